@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries: module.modulemap + shim.h; `.ci/run` installs the -dev packages.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+
+        /// Ordered, strict JSON values: shared by formats, wire types and the simulator.
+        .target(name: "SluiceJSON"),
+        /// Byte sources, record readers and writers. Knows nothing of prompts or HTTP.
+        .target(name: "SluiceFormats", dependencies: ["SluiceJSON", "CZlib", "CLibXML2"]),
+        /// Gemini wire types, client and error classification. Knows nothing of files.
+        .target(name: "SluiceGemini", dependencies: [
+            "SluiceJSON",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        /// Local Gemini Flex simulator: both API surfaces, Flex queueing model, faults, stats.
+        .target(name: "SluiceSimulator", dependencies: [
+            "SluiceJSON",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        /// Templates, dispatcher, journal, pipeline, merge, report.
+        .target(name: "SluiceEngine", dependencies: [
+            "SluiceJSON", "SluiceFormats", "SluiceGemini", "CSQLite",
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        /// The CLI: parse, validate, call the engine, report.
+        .executableTarget(name: "sluice", dependencies: [
+            "SluiceEngine", "SluiceSimulator", "SluiceGemini", "SluiceFormats",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
+        .testTarget(name: "SluiceSimulatorTests", dependencies: [
+            "SluiceSimulator", "SluiceJSON",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+    ]
+)

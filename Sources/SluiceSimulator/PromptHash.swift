@@ -1,0 +1,33 @@
+/// Stable 64-bit FNV-1a hash of a prompt's text: the same in every process, unlike `Hasher`,
+/// so tests can predict answers and look up stats by prompt.
+public enum PromptHash {
+    public static func value(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    /// The key used in `/_sim/stats`: 16 lowercase hex digits.
+    public static func hex(_ text: String) -> String {
+        let s = String(value(text), radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}
+
+/// SplitMix64: a tiny seeded generator, deterministic across platforms.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A uniform draw in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,411 @@
+import Foundation
+import SluiceJSON
+import Synchronization
+
+/// The simulated Gemini service, independent of any transport: `handle` takes a fully read
+/// request and returns the response and how to deliver it. `SimulatorServer` puts it on a socket.
+public final class Simulator: Sendable {
+    public let configuration: SimulatorConfiguration
+    let scheduler: FlexScheduler
+    let started = ContinuousClock.now
+    private let state: Mutex<State>
+
+    struct State: Sendable {
+        var stats = SimulatorStats()
+        var limits: RateLimitState
+        var events: [SimulatorEvent] = []
+        var eventsDropped = 0
+        var sequence = 0
+        var countTokensCalls = 0
+    }
+
+    public init(configuration: SimulatorConfiguration = SimulatorConfiguration()) {
+        self.configuration = configuration
+        scheduler = FlexScheduler(configuration: configuration)
+        state = Mutex(State(limits: RateLimitState(limits: configuration.rateLimits)))
+    }
+
+    var elapsed: Double {
+        let d = ContinuousClock.now - started
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// What the simulator saw so far.
+    public func stats() -> SimulatorStats { state.withLock { $0.stats } }
+
+    /// The recent requests, oldest first (at most `eventLogLimit`).
+    public func events() -> [SimulatorEvent] { state.withLock { $0.events } }
+
+    /// Forgets stats, events and quota usage (the queue and in-flight requests are untouched).
+    public func reset() {
+        state.withLock {
+            $0.stats = SimulatorStats()
+            $0.events = []
+            $0.eventsDropped = 0
+            $0.limits = RateLimitState(limits: configuration.rateLimits)
+        }
+    }
+
+    /// `GET /_sim/stats`: counters plus the live queue of each tier.
+    public func statsJSON() -> JSONValue {
+        guard case .object(var o) = stats().json else { return .null }
+        var tiers = JSONObject()
+        for (tier, snap) in scheduler.snapshot().sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            tiers[tier.rawValue] = [
+                "capacity": JSONValue(snap.capacity), "queue_limit": JSONValue(snap.queueLimit),
+                "in_service": JSONValue(snap.inService), "queued": JSONValue(snap.queued),
+                "peak_queued": JSONValue(snap.peakQueued), "served": JSONValue(snap.served), "shed": JSONValue(snap.shed),
+            ]
+        }
+        o["queues"] = .object(tiers)
+        o["count_tokens_calls"] = JSONValue(state.withLock { $0.countTokensCalls })
+        o["uptime_seconds"] = JSONValue(elapsed)
+        return .object(o)
+    }
+
+    // MARK: - Routing
+
+    public func handle(_ request: SimHTTPRequest) async -> SimHTTPResponse {
+        let path = request.path
+        if path.hasPrefix("/_sim/") { return control(request) }
+        if request.method == "POST", path == "/v1beta/interactions" {
+            return await modelCall(request, surface: .interactions, model: nil)
+        }
+        if path.hasPrefix("/v1beta/interactions/") {
+            guard authorized(request) == nil else { return ErrorEnvelope.interactions(401, code: "authentication", message: "API key not valid. Please pass a valid API key.") }
+            let id = path.dropFirst("/v1beta/interactions/".count)
+            return ErrorEnvelope.interactions(404, code: "not_found", message: "Interaction '\(id)' not found (the simulator does not store interactions).")
+        }
+        if request.method == "POST", path.hasPrefix("/v1beta/models/"), let colon = path.lastIndex(of: ":") {
+            let model = String(path[path.index(path.startIndex, offsetBy: "/v1beta/models/".count)..<colon])
+            switch path[path.index(after: colon)...] {
+            case "generateContent": return await modelCall(request, surface: .generateContent, model: model)
+            case "countTokens": return countTokens(request, model: model)
+            default: break
+            }
+        }
+        return ErrorEnvelope.rpc(404, message: "Method not found: \(request.method) \(path)")
+    }
+
+    func control(_ request: SimHTTPRequest) -> SimHTTPResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/_sim/stats"): return .json(200, statsJSON())
+        case ("GET", "/_sim/requests"):
+            let (events, dropped) = state.withLock { ($0.events, $0.eventsDropped) }
+            return .json(200, ["requests": .array(events.map(\.json)), "dropped": JSONValue(dropped)])
+        case ("POST", "/_sim/reset"):
+            reset()
+            return .json(200, ["reset": true])
+        default:
+            return .json(404, ["error": .string("no such simulator control endpoint: \(request.method) \(request.path)")])
+        }
+    }
+
+    // MARK: - Auth
+
+    enum AuthFailure { case missing, invalid }
+
+    func authorized(_ request: SimHTTPRequest) -> AuthFailure? {
+        guard let key = request.headers["x-goog-api-key"] ?? request.query["key"], !key.isEmpty else { return .missing }
+        if configuration.acceptAnyKey || configuration.apiKeys.contains(key) { return nil }
+        return .invalid
+    }
+
+    func authError(_ failure: AuthFailure, surface: ModelCall.Surface) -> SimHTTPResponse {
+        switch (surface, failure) {
+        case (.interactions, .missing):
+            return ErrorEnvelope.interactions(401, code: "authentication", message: "Missing API key. Pass it in the 'x-goog-api-key' header.")
+        case (.interactions, .invalid):
+            return ErrorEnvelope.interactions(401, code: "authentication", message: "API key not valid. Please pass a valid API key.")
+        case (.generateContent, .missing):
+            return ErrorEnvelope.rpc(403, message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+        case (.generateContent, .invalid):
+            return ErrorEnvelope.rpc(400, message: "API key not valid. Please pass a valid API key.", details: [ErrorEnvelope.apiKeyInvalid])
+        }
+    }
+
+    // MARK: - Model calls
+
+    func countTokens(_ request: SimHTTPRequest, model: String) -> SimHTTPResponse {
+        if let failure = authorized(request) { return authError(failure, surface: .generateContent) }
+        guard let body = try? JSONParser.parse(request.body) else {
+            return ErrorEnvelope.rpc(400, message: "Invalid JSON payload received.")
+        }
+        do {
+            let tokens = try GenerateContentSurface.countTokens(body)
+            state.withLock { $0.countTokensCalls += 1 }
+            return .json(200, ["totalTokens": JSONValue(tokens), "promptTokensDetails": [["modality": "TEXT", "tokenCount": JSONValue(tokens)]]])
+        } catch {
+            return error.response
+        }
+    }
+
+    func modelCall(_ request: SimHTTPRequest, surface: ModelCall.Surface, model pathModel: String?) async -> SimHTTPResponse {
+        let arrived = elapsed
+        var event = SimulatorEvent(sequence: 0, arrived: arrived, method: request.method, path: request.path, status: 0, outcome: "rejected",
+                                   headers: redactedHeaders(request))
+        let parsedBody = try? JSONParser.parse(request.body)
+        if configuration.captureBodies { event.body = parsedBody }
+        let response = await serve(request, surface: surface, pathModel: pathModel, body: parsedBody, event: &event)
+        event.status = response.status
+        log(event)
+        return response
+    }
+
+    func redactedHeaders(_ request: SimHTTPRequest) -> [String: String] {
+        var headers: [String: String] = [:]
+        for (name, value) in request.headers where !["host", "content-length", "connection"].contains(name) {
+            headers[name] = name == "x-goog-api-key" ? "<redacted>" : value
+        }
+        return headers
+    }
+
+    func log(_ event: SimulatorEvent) {
+        state.withLock { s in
+            s.sequence += 1
+            var e = event
+            e.sequence = s.sequence
+            s.events.append(e)
+            if s.events.count > configuration.eventLogLimit {
+                let excess = s.events.count - configuration.eventLogLimit
+                s.events.removeFirst(excess)
+                s.eventsDropped += excess
+            }
+        }
+    }
+
+    func serve(_ request: SimHTTPRequest, surface: ModelCall.Surface, pathModel: String?, body: JSONValue?, event: inout SimulatorEvent) async -> SimHTTPResponse {
+        if let failure = authorized(request) {
+            state.withLock { $0.stats.rejected += 1 }
+            return authError(failure, surface: surface)
+        }
+        guard let body else {
+            state.withLock { $0.stats.rejected += 1 }
+            return surface == .interactions
+                ? ErrorEnvelope.interactions(400, code: "invalid_request", message: "Request body is not valid JSON.")
+                : ErrorEnvelope.rpc(400, message: "Invalid JSON payload received. Unexpected token.")
+        }
+        let call: ModelCall
+        do {
+            call = surface == .interactions ? try InteractionsSurface.parse(body) : try GenerateContentSurface.parse(body, model: pathModel ?? "")
+        } catch {
+            state.withLock { $0.stats.rejected += 1 }
+            return error.response
+        }
+        event.promptHash = call.promptHash
+        event.requestedTier = call.tier.rawValue
+        if configuration.retiredModels.contains(call.model) {
+            state.withLock { $0.stats.rejected += 1 }
+            let message = "This model \(call.model) is no longer available to new users. Please update your code to use a newer model for the latest features and improvements."
+            return surface == .interactions
+                ? ErrorEnvelope.interactions(404, code: "not_found", message: message)
+                : ErrorEnvelope.rpc(404, message: message)
+        }
+        var continuationOffset = 0
+        if let token = call.continuationToken {
+            guard let offset = ContinuationToken.offset(token, promptHash: call.promptHash) else {
+                state.withLock { $0.stats.rejected += 1 }
+                return ErrorEnvelope.interactions(400, code: "invalid_request", message: "Invalid 'continuation_token'.")
+            }
+            continuationOffset = offset
+        }
+
+        let hash = call.promptHash
+        let attempt = state.withLock { s in
+            let previous = s.stats.prompts[hash]?.requests ?? 0
+            s.stats.record(prompt: hash) { $0.requests += 1 }
+            return previous
+        }
+        let fault = FaultPlan.fault(header: request.headers["x-sim-fault"], prompt: call.prompt, rules: configuration.faults,
+                                    seed: configuration.seed, promptHash: PromptHash.value(call.prompt), attempt: attempt)
+        let tierHeader = [("x-gemini-service-tier", call.tier.rawValue)]
+
+        if let fault, fault.isErrorResponse {
+            recordFault(fault, hash: hash)
+            event.outcome = fault.rawValue
+            return errorResponse(for: fault, call: call, headers: tierHeader)
+        }
+
+        let verdict = state.withLock { $0.limits.admit(inputTokens: call.inputTokens, elapsed: elapsed) }
+        switch verdict {
+        case .allowed: break
+        case .perMinute(let metric, let limit, let retryAfter):
+            state.withLock { $0.stats.record(prompt: hash) { $0.rateLimited += 1 } }
+            event.outcome = "rate_limited"
+            return rateLimited(call: call, metric: metric, limit: limit, retryAfter: retryAfter, headers: tierHeader)
+        case .perDay(let limit, let retryAfter):
+            state.withLock { $0.stats.record(prompt: hash) { $0.rateLimited += 1 } }
+            event.outcome = "quota"
+            return dailyQuota(call: call, limit: limit, retryAfter: retryAfter, headers: tierHeader)
+        }
+
+        let servingTier = scheduler.servingTier(for: call.tier)
+        event.servedTier = servingTier.rawValue
+        let servedHeader = [("x-gemini-service-tier", servingTier.rawValue)]
+        if await scheduler.admit(servingTier) == .shed {
+            state.withLock { $0.stats.record(prompt: hash) { $0.shed += 1 } }
+            event.outcome = "shed"
+            return surface == .interactions
+                ? ErrorEnvelope.interactions(503, code: "service_unavailable", message: "The service is currently unavailable.", headers: servedHeader)
+                : ErrorEnvelope.rpc(503, message: "This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later.", headers: servedHeader)
+        }
+        var rng = SplitMix64(seed: configuration.seed ^ PromptHash.value(call.prompt) &+ UInt64(attempt) &* 0x9E37_79B9)
+        let seconds = configuration.model(for: servingTier).latency.seconds(uniform: rng.unit()) * configuration.timeScale
+        if seconds > 0 { try? await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded()))) }
+        scheduler.release(servingTier)
+
+        if fault == .drop {
+            recordFault(.drop, hash: hash)
+            event.outcome = "drop"
+            return SimHTTPResponse(status: 0, body: [], delivery: .drop)
+        }
+        var response = answer(call, fault: fault, servingTier: servingTier, continuationOffset: continuationOffset, attempt: attempt, event: &event)
+        response.headers += servedHeader
+        switch fault {
+        case .truncate:
+            recordFault(.truncate, hash: hash)
+            event.outcome = "truncate"
+            response.delivery = .truncate
+        case .slow:
+            recordFault(.slow, hash: hash)
+            response.delivery = .slowFirstByte(configuration.slowFirstByteSeconds)
+        default: break
+        }
+        return response
+    }
+
+    func recordFault(_ fault: FaultKind, hash: String) {
+        state.withLock { s in
+            s.stats.record(prompt: hash) { $0.faults += 1 }
+            s.stats.faultsByKind[fault.rawValue, default: 0] += 1
+        }
+    }
+
+    func errorResponse(for fault: FaultKind, call: ModelCall, headers: [(String, String)]) -> SimHTTPResponse {
+        let ix = call.surface == .interactions
+        switch fault {
+        case .http500:
+            return ix ? ErrorEnvelope.interactions(500, code: "api_error", message: "An internal error has occurred.", headers: headers)
+                : ErrorEnvelope.rpc(500, message: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting", headers: headers)
+        case .http503:
+            return ix ? ErrorEnvelope.interactions(503, code: "service_unavailable", message: "The service is currently unavailable.", headers: headers)
+                : ErrorEnvelope.rpc(503, message: "The service is currently unavailable.", headers: headers)
+        case .http504:
+            return ix ? ErrorEnvelope.interactions(504, code: "deadline_exceeded", message: "The request timed out. Please try again.", headers: headers)
+                : ErrorEnvelope.rpc(504, message: "The request timed out. Please try again.", headers: headers)
+        case .http429:
+            return rateLimited(call: call, metric: .requests, limit: configuration.rateLimits.rpm ?? 500, retryAfter: configuration.faultRetryDelay, headers: headers)
+        case .quota:
+            return dailyQuota(call: call, limit: configuration.rateLimits.rpd ?? 10_000, retryAfter: 21_926, headers: headers)
+        case .billing:
+            let message = "Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing."
+            return ix ? ErrorEnvelope.interactions(429, code: "too_many_requests", message: message, headers: headers)
+                : ErrorEnvelope.rpc(429, message: message, headers: headers)
+        default:
+            return ErrorEnvelope.rpc(500, message: "unexpected fault \(fault.rawValue)")
+        }
+    }
+
+    func rateLimited(call: ModelCall, metric: RateLimitState.Metric, limit: Int, retryAfter: Double, headers: [(String, String)]) -> SimHTTPResponse {
+        if call.surface == .interactions {
+            var h = headers
+            if configuration.interactionsRetryAfter { h.append(("Retry-After", String(Int(retryAfter.rounded(.up))))) }
+            return ErrorEnvelope.interactions(429, code: "rate_limit_exceeded", message: "Rate limit exceeded. Please retry after some time.", headers: h)
+        }
+        switch metric {
+        case .requests:
+            return ErrorEnvelope.quota429(model: call.model, quotaID: "GenerateRequestsPerMinutePerProjectPerModel",
+                                          metric: "generativelanguage.googleapis.com/generate_requests_per_model",
+                                          limit: limit, retryAfter: retryAfter, headers: headers)
+        case .inputTokens:
+            return ErrorEnvelope.quota429(model: call.model, quotaID: "GenerateContentInputTokensPerModelPerMinute",
+                                          metric: "generativelanguage.googleapis.com/generate_content_input_token_count",
+                                          limit: limit, retryAfter: retryAfter, headers: headers)
+        }
+    }
+
+    func dailyQuota(call: ModelCall, limit: Int, retryAfter: Double, headers: [(String, String)]) -> SimHTTPResponse {
+        if call.surface == .interactions {
+            return ErrorEnvelope.interactions(429, code: "quota_exceeded", message: "You exceeded your current daily quota. Please check your plan and billing details.", headers: headers)
+        }
+        return ErrorEnvelope.quota429(model: call.model, quotaID: "GenerateRequestsPerDayPerProjectPerModel",
+                                      metric: "generativelanguage.googleapis.com/generate_requests_per_model_per_day",
+                                      limit: limit, retryAfter: retryAfter, headers: headers)
+    }
+
+    /// Builds the served answer, applying decode limits, continuation, max tokens and safety.
+    func answer(_ call: ModelCall, fault: FaultKind?, servingTier: ServiceTier, continuationOffset: Int, attempt: Int, event: inout SimulatorEvent) -> SimHTTPResponse {
+        let hash = call.promptHash
+        let id = "v1_sim" + String(PromptHash.value("\(hash):\(attempt):\(elapsed)"), radix: 36)
+        let full = Array(AnswerGenerator.answer(for: call.prompt, schema: call.schema))
+        let thought = continuationOffset == 0 ? AnswerGenerator.thoughtTokens(for: call.prompt, level: call.thinkingLevel) : 0
+        let isIX = call.surface == .interactions
+
+        if fault == .promptBlocked || fault == .safety {
+            recordFault(fault!, hash: hash)
+            event.outcome = fault!.rawValue
+            let usage = Usage(input: call.inputTokens, output: 0, thought: 0)
+            billed(usage, hash: hash, tier: servingTier)
+            if isIX {
+                let body = fault == .promptBlocked
+                    ? InteractionsSurface.interaction(id: id, model: call.model, status: "failed", tier: servingTier, text: nil, outputError: nil, usage: usage,
+                                                      continuationToken: nil, errors: [["code": "prompt_blocked", "message": "The prompt was blocked: SAFETY."]])
+                    : InteractionsSurface.interaction(id: id, model: call.model, status: "completed", tier: servingTier, text: nil,
+                                                      outputError: ["code": 400, "message": "The response was blocked: SAFETY."], usage: usage, continuationToken: nil)
+                return .json(200, body)
+            }
+            return .json(200, GenerateContentSurface.response(model: call.model, text: nil, finishReason: "SAFETY", usage: usage, tier: servingTier,
+                                                              responseID: id, safetyBlocked: fault == .safety, promptBlocked: fault == .promptBlocked))
+        }
+
+        // The slice of the answer this hop returns.
+        let start = min(continuationOffset, full.count)
+        var end = full.count
+        var status = "completed"
+        var token: String?
+        if isIX, continuationOffset == 0, fault == .continuation, full.count > 1 {
+            end = full.count / 2
+        } else if isIX, let limit = configuration.decodeLimitTokens, end - start > limit * 4 {
+            end = start + limit * 4
+        }
+        if end < full.count {
+            status = "requires_continuation"
+            token = ContinuationToken.make(promptHash: hash, offset: end)
+        }
+        var maxTokens = call.maxOutputTokens
+        if fault == .maxTokens { maxTokens = min(maxTokens ?? 3, 3) }
+        if let maxTokens, AnswerGenerator.tokens(String(full[start..<end])) > maxTokens {
+            end = start + maxTokens * 4
+            status = "incomplete"
+            token = nil
+            if fault == .maxTokens { recordFault(.maxTokens, hash: hash) }
+        }
+        let text = String(full[start..<end])
+        let usage = Usage(input: call.inputTokens, output: AnswerGenerator.tokens(text), thought: thought)
+        billed(usage, hash: hash, tier: servingTier)
+        event.outcome = status == "completed" ? "answer" : status
+        if isIX {
+            let body = InteractionsSurface.interaction(id: id, model: call.model, status: status, tier: servingTier, text: text, outputError: nil,
+                                                       usage: usage, continuationToken: token)
+            if call.stream {
+                return SimHTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: InteractionsSurface.sse(body))
+            }
+            return .json(200, body)
+        }
+        let finish = status == "incomplete" ? "MAX_TOKENS" : "STOP"
+        return .json(200, GenerateContentSurface.response(model: call.model, text: text.isEmpty ? nil : text, finishReason: finish, usage: usage,
+                                                          tier: servingTier, responseID: id))
+    }
+
+    func billed(_ usage: Usage, hash: String, tier: ServiceTier) {
+        state.withLock { s in
+            s.stats.record(prompt: hash) {
+                $0.answers += 1
+                $0.inputTokens += usage.input
+                $0.outputTokens += usage.output
+                $0.thoughtTokens += usage.thought
+            }
+            s.stats.servedByTier[tier.rawValue, default: 0] += 1
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import SluiceSimulator
+
+/// `sluice simulate`: serve the local Gemini Flex simulator.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Serve a local Gemini API simulator (Interactions and generateContent) with a Flex behaviour model.",
+        discussion: """
+            Answers are deterministic: the same prompt text gets the same answer in every run and \
+            process (JSON conforming to the request's schema when one is given). Latencies are the \
+            tier's distribution times --time-scale. Faults come from --fault rules, from a request \
+            header 'X-Sim-Fault: KIND' (or KIND*N: first N attempts of that prompt), or from a \
+            'sim-fault:KIND' marker inside the prompt text.
+
+            Fault kinds: 500 503 504 429 quota billing drop truncate slow continuation max_tokens \
+            safety prompt_blocked.
+
+            Control endpoints: GET /_sim/stats (counts per prompt hash, queues), GET /_sim/requests \
+            (recent requests with bodies, the API key redacted), POST /_sim/reset.
+
+            Examples:
+              sluice simulate --port 8089
+              sluice simulate --port 0 --time-scale 0.01 --flex-capacity 8 --flex-queue 32
+              sluice simulate --fault 503=0.3 --fault 429=0.05 --fault drop=0.01 --seed 7
+              sluice simulate --rpm 60 --rpd 1000 --rate-window 60
+              GEMINI_API_KEY=sim-test-key sluice run in.csv -t t.md --endpoint http://127.0.0.1:8089
+            """
+    )
+
+    @Option(help: "Port to listen on; 0 picks a free one (the address is printed).")
+    var port = 8089
+    @Option(help: "Address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(name: .customLong("api-key"), help: "An API key to accept (repeatable).")
+    var apiKeys: [String] = ["sim-test-key"]
+    @Flag(help: "Accept any non-empty API key.")
+    var anyKey = false
+
+    @Option(help: "Seed for fault draws and latencies.")
+    var seed: UInt64 = 1
+    @Option(help: "Multiplier for every simulated latency (0.001 turns minutes into tenths of a second; 0: none).")
+    var timeScale = 1.0
+
+    @Option(help: "Flex requests served at once.") var flexCapacity = 64
+    @Option(help: "Flex requests that may wait; beyond it → 503.") var flexQueue = 10_000
+    @Option(help: "Flex service time MIN,MEDIAN,MAX in seconds.") var flexLatency = "60,180,900"
+    @Option(help: "Standard requests served at once.") var standardCapacity = 256
+    @Option(help: "Standard requests that may wait; beyond it → 503.") var standardQueue = 1_000
+    @Option(help: "Standard service time MIN,MEDIAN,MAX in seconds.") var standardLatency = "1,4,30"
+    @Option(help: "Priority requests served at once; beyond it they are served as standard.") var priorityCapacity = 32
+    @Option(help: "Priority service time MIN,MEDIAN,MAX in seconds.") var priorityLatency = "0.5,2,10"
+
+    @Option(help: "Requests per rate window; over it → retryable 429 with RetryInfo.") var rpm: Int?
+    @Option(help: "Input tokens per rate window; over it → retryable 429.") var tpm: Int?
+    @Option(help: "Requests per day; over it → the daily-quota 429 (not retryable).") var rpd: Int?
+    @Option(help: "Length of the rate window in seconds.") var rateWindow = 60.0
+    @Option(help: "Length of the quota day in seconds.") var dayLength = 86_400.0
+
+    @Option(name: .customLong("fault"), help: "Fault rule KIND=P (probability per attempt), KIND*N (first N attempts of each prompt) or KIND (repeatable).")
+    var faults: [String] = []
+    @Option(help: "Seconds advertised by injected 429s (RetryInfo.retryDelay).") var faultRetryDelay = 1.0
+    @Option(help: "Seconds before the first byte for the 'slow' fault.") var slowFirstByte = 5.0
+    @Option(help: "Interactions answers longer than this many tokens come in requires_continuation hops.") var decodeLimit: Int?
+    @Option(help: "A model answered with 404 'no longer available' (repeatable).") var retiredModel: [String] = []
+    @Flag(help: "Add Retry-After to Interactions 429s.") var interactionsRetryAfter = false
+    @Option(help: "Requests kept for GET /_sim/requests.") var eventLogLimit = 10_000
+    @Flag(help: "Do not keep request bodies in the request log.") var noCapture = false
+
+    func validate() throws {
+        for spec in faults where FaultRule(parsing: spec) == nil {
+            throw ValidationError("--fault '\(spec)': expected KIND, KIND=P or KIND*N with KIND one of \(FaultKind.allCases.map(\.rawValue).joined(separator: " "))")
+        }
+        for (name, value) in [("--flex-latency", flexLatency), ("--standard-latency", standardLatency), ("--priority-latency", priorityLatency)] {
+            if Self.latency(value) == nil { throw ValidationError("\(name) '\(value)': expected MIN,MEDIAN,MAX seconds") }
+        }
+        if timeScale < 0 { throw ValidationError("--time-scale must not be negative") }
+    }
+
+    static func latency(_ text: String) -> LatencyDistribution? {
+        let parts = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, parts.allSatisfy({ $0 >= 0 }) else { return nil }
+        return LatencyDistribution(minimum: parts[0], median: parts[1], maximum: parts[2])
+    }
+
+    var simulatorConfiguration: SimulatorConfiguration {
+        var c = SimulatorConfiguration()
+        c.apiKeys = Set(apiKeys)
+        c.acceptAnyKey = anyKey
+        c.seed = seed
+        c.timeScale = timeScale
+        c.flex = .init(capacity: flexCapacity, queueLimit: flexQueue, latency: Self.latency(flexLatency)!)
+        c.standard = .init(capacity: standardCapacity, queueLimit: standardQueue, latency: Self.latency(standardLatency)!)
+        c.priority = .init(capacity: priorityCapacity, queueLimit: 0, latency: Self.latency(priorityLatency)!)
+        c.rateLimits.rpm = rpm
+        c.rateLimits.tpm = tpm
+        c.rateLimits.rpd = rpd
+        c.rateLimits.window = rateWindow
+        c.rateLimits.day = dayLength
+        c.faults = faults.compactMap(FaultRule.init(parsing:))
+        c.faultRetryDelay = faultRetryDelay
+        c.slowFirstByteSeconds = slowFirstByte
+        c.decodeLimitTokens = decodeLimit
+        c.retiredModels = Set(retiredModel)
+        c.interactionsRetryAfter = interactionsRetryAfter
+        c.eventLogLimit = eventLogLimit
+        c.captureBodies = !noCapture
+        return c
+    }
+
+    func run() async throws {
+        try await SimulatorServer.run(simulatorConfiguration, host: host, port: port) { running in
+            // Written unbuffered: scripts wait for this line to learn the port.
+            let banner = "sluice simulator listening on \(running.baseURL)\n  answers are simulated; stats at \(running.baseURL)/_sim/stats\n"
+            FileHandle.standardOutput.write(Data(banner.utf8))
+        }
+    }
+}

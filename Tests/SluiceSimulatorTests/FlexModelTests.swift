@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import SluiceJSON
+import SluiceSimulator
+import Testing
+
+@Suite("Flex behaviour model, faults and stats")
+struct FlexModelTests {
+    static func ix(_ prompt: String, tier: String = "flex") -> String { #"{"model":"m","input":"\#(prompt)","service_tier":"\#(tier)","store":false}"# }
+    static func gc(_ prompt: String, tier: String = "flex") -> String { #"{"contents":[{"parts":[{"text":"\#(prompt)"}]}],"serviceTier":"\#(tier)"}"# }
+
+    @Test func fullQueueShedsWith503() async throws {
+        var config = SimulatorConfiguration()
+        config.timeScale = 1
+        config.flex = .init(capacity: 2, queueLimit: 3, latency: .init(minimum: 1.5, median: 1.5, maximum: 1.5))
+        try await SimulatorServer.withRunning(config) { sim in
+            let results = try await withThrowingTaskGroup(of: WireResponse.self) { group in
+                for i in 0..<8 {
+                    group.addTask { try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("shed \(i)")) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let shed = results.filter { $0.status == 503 }
+            let served = results.filter { $0.status == 200 }.count
+            #expect(served == 5, "statuses: \(results.map(\.status))")
+            #expect(shed.count == 3)
+            #expect(shed.first?.json == Wire.json(#"{"error":{"code":"service_unavailable","message":"The service is currently unavailable."}}"#))
+            let queues = sim.simulator.statsJSON()["queues"]?["flex"]
+            #expect(queues?["shed"] == 3)
+            #expect(queues?["served"] == 5)
+            #expect(queues?["peak_queued"] == 3)
+            #expect(sim.simulator.stats().totals.shed == 3)
+        }
+    }
+
+    @Test func priorityOverItsCapacityIsServedAsStandard() async throws {
+        var config = SimulatorConfiguration()
+        config.priority = .init(capacity: 1, queueLimit: 0, latency: .init(minimum: 0.3, median: 0.3, maximum: 0.3))
+        config.standard = .init(capacity: 10, queueLimit: 10, latency: .zero)
+        try await SimulatorServer.withRunning(config) { sim in
+            async let first = Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("p1", tier: "priority"))
+            try await Task.sleep(for: .milliseconds(100))
+            let second = try await Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("p2", tier: "priority"))
+            #expect(try await first.headers["x-gemini-service-tier"] == "priority")
+            #expect(second.status == 200)
+            #expect(second.headers["x-gemini-service-tier"] == "standard")
+            #expect(second.json["usageMetadata"]?["serviceTier"] == "standard")
+        }
+    }
+
+    @Test func perMinuteLimitGives429WithRetryInfoThenRecovers() async throws {
+        var config = SimulatorConfiguration.instant
+        config.rateLimits.rpm = 2
+        config.rateLimits.window = 1.5
+        try await SimulatorServer.withRunning(config) { sim in
+            let url = "\(sim.baseURL)/v1beta/models/gemini-x:generateContent"
+            var statuses: [Int] = []
+            var limited: WireResponse?
+            for i in 0..<3 {
+                let r = try await Wire.send(url, body: Self.gc("rpm \(i)"))
+                statuses.append(r.status)
+                if r.status == 429 { limited = r }
+            }
+            #expect(statuses == [200, 200, 429])
+            let error = try #require(limited?.json["error"])
+            #expect(error["status"] == "RESOURCE_EXHAUSTED")
+            let details = try #require(error["details"]?.arrayValue)
+            #expect(details.map { $0["@type"]?.stringValue ?? "" } == [
+                "type.googleapis.com/google.rpc.QuotaFailure", "type.googleapis.com/google.rpc.Help", "type.googleapis.com/google.rpc.RetryInfo",
+            ])
+            #expect(details[0]["violations"]?[0]?["quotaId"] == "GenerateRequestsPerMinutePerProjectPerModel")
+            #expect(details[0]["violations"]?[0]?["quotaValue"] == "2")
+            let delay = try #require(details[2]["retryDelay"]?.stringValue)
+            let seconds = try #require(Double(delay.dropLast()))
+            #expect(delay.hasSuffix("s") && seconds > 0 && seconds <= 1.5)
+            #expect(error["message"]?.stringValue?.contains("Please retry in") == true)
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000) + 100))
+            #expect(try await Wire.send(url, body: Self.gc("rpm again")).status == 200)
+            let ix = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("a"))
+            let ix2 = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("b"))
+            #expect([ix.status, ix2.status].contains(429))
+            let ixLimited = ix.status == 429 ? ix : ix2
+            #expect(ixLimited.json == Wire.json(#"{"error":{"code":"rate_limit_exceeded","message":"Rate limit exceeded. Please retry after some time."}}"#))
+        }
+    }
+
+    @Test func dailyQuotaIsTheNonRetryable429() async throws {
+        var config = SimulatorConfiguration.instant
+        config.rateLimits.rpd = 1
+        try await SimulatorServer.withRunning(config) { sim in
+            _ = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("q1"))
+            let ix = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("q2"))
+            #expect(ix.status == 429)
+            #expect(ix.json == Wire.json(#"{"error":{"code":"quota_exceeded","message":"You exceeded your current daily quota. Please check your plan and billing details."}}"#))
+            let gc = try await Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("q3"))
+            #expect(gc.json["error"]?["details"]?[0]?["violations"]?[0]?["quotaId"] == "GenerateRequestsPerDayPerProjectPerModel")
+        }
+    }
+
+    @Test(arguments: [
+        ("500", 500, #"{"error":{"code":"api_error","message":"An internal error has occurred."}}"#),
+        ("503", 503, #"{"error":{"code":"service_unavailable","message":"The service is currently unavailable."}}"#),
+        ("504", 504, #"{"error":{"code":"deadline_exceeded","message":"The request timed out. Please try again."}}"#),
+        ("billing", 429, #"{"error":{"code":"too_many_requests","message":"Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing."}}"#),
+    ])
+    func headerFaultsOnInteractions(fault: String, status: Int, expected: String) async throws {
+        try await SimulatorServer.withRunning(.instant) { sim in
+            let r = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("f"), headers: ["x-goog-api-key": "sim-test-key", "x-sim-fault": fault])
+            #expect(r.status == status)
+            #expect(r.json == Wire.json(expected))
+            #expect(sim.simulator.stats().faultsByKind[fault] == 1)
+        }
+    }
+
+    @Test func billing429OnGenerateContentHasNoDetails() async throws {
+        try await SimulatorServer.withRunning(.instant) { sim in
+            let r = try await Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("f"), headers: ["x-goog-api-key": "sim-test-key", "x-sim-fault": "billing"])
+            #expect(r.status == 429)
+            #expect(r.json["error"]?["details"] == nil)
+            #expect(r.json["error"]?["status"] == "RESOURCE_EXHAUSTED")
+        }
+    }
+
+    @Test func firstAttemptsFaultThenSucceedAndStatsCountPerPrompt() async throws {
+        var config = SimulatorConfiguration.instant
+        config.faults = [FaultRule(parsing: "503*2")!]
+        try await SimulatorServer.withRunning(config) { sim in
+            var statuses: [Int] = []
+            for _ in 0..<3 { statuses.append(try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("retry me")).status) }
+            #expect(statuses == [503, 503, 200])
+            let stats = try await Wire.send("\(sim.baseURL)/_sim/stats", method: .GET)
+            let entry = try #require(stats.json["prompts"]?[PromptHash.hex("retry me")])
+            let answer = AnswerGenerator.text(for: "retry me")
+            let thought = AnswerGenerator.thoughtTokens(for: "retry me", level: nil)
+            #expect(entry == Wire.json("""
+                {"requests":3,"answers":1,"faults":2,"shed":0,"rate_limited":0,"input_tokens":\(AnswerGenerator.tokens("retry me")),
+                 "output_tokens":\(AnswerGenerator.tokens(answer)),"thought_tokens":\(thought)}
+                """))
+            #expect(stats.json["faults_by_kind"] == Wire.json(#"{"503":2}"#))
+        }
+    }
+
+    @Test func seededProbabilisticFaultsReplayIdentically() async throws {
+        var config = SimulatorConfiguration.instant
+        config.faults = [FaultRule(parsing: "503=0.3")!, FaultRule(parsing: "500=0.1")!]
+        config.seed = 42
+        var runs: [[Int]] = []
+        for _ in 0..<2 {
+            try await SimulatorServer.withRunning(config) { sim in
+                var statuses: [Int] = []
+                for i in 0..<40 { statuses.append(try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("p\(i % 10)")).status) }
+                runs.append(statuses)
+            }
+        }
+        #expect(runs[0] == runs[1])
+        let faults = runs[0].filter { $0 != 200 }.count
+        #expect(faults > 4 && faults < 30)
+    }
+
+    @Test func droppedAndTruncatedResponsesFailAtTheClient() async throws {
+        try await SimulatorServer.withRunning(.instant) { sim in
+            for fault in ["drop", "truncate"] {
+                await #expect(throws: (any Error).self) {
+                    _ = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix(fault), headers: ["x-goog-api-key": "sim-test-key", "x-sim-fault": fault])
+                }
+            }
+            let stats = sim.simulator.stats()
+            #expect(stats.faultsByKind == ["drop": 1, "truncate": 1])
+            #expect(stats.prompts[PromptHash.hex("drop")]?.answers == 0)
+            #expect(stats.prompts[PromptHash.hex("truncate")]?.answers == 1)
+            let after = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("after"))
+            #expect(after.status == 200)
+        }
+    }
+
+    @Test func slowFirstByteDelaysTheHead() async throws {
+        var config = SimulatorConfiguration.instant
+        config.slowFirstByteSeconds = 0.5
+        try await SimulatorServer.withRunning(config) { sim in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let r = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("slow"), headers: ["x-goog-api-key": "sim-test-key", "x-sim-fault": "slow"])
+            #expect(r.status == 200)
+            #expect(clock.now - start >= .milliseconds(450))
+        }
+    }
+
+    @Test func requestLogRedactsTheKeyAndKeepsBodies() async throws {
+        try await SimulatorServer.withRunning(.instant) { sim in
+            _ = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("logged"))
+            let log = try await Wire.send("\(sim.baseURL)/_sim/requests", method: .GET)
+            let entry = try #require(log.json["requests"]?[0])
+            #expect(entry["headers"]?["x-goog-api-key"] == "<redacted>")
+            #expect(entry["body"] == Wire.json(Self.ix("logged")))
+            #expect(entry["outcome"] == "answer")
+            #expect(entry["prompt_hash"]?.stringValue == PromptHash.hex("logged"))
+            #expect(!log.text.contains("sim-test-key"))
+            _ = try await Wire.send("\(sim.baseURL)/_sim/reset", method: .POST)
+            #expect(sim.simulator.stats().totals.requests == 0)
+        }
+    }
+}

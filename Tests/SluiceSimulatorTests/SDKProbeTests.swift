@@ -1,0 +1,56 @@
+import Foundation
+import SluiceJSON
+import SluiceSimulator
+import Testing
+
+/// Google's official Python SDK (google-genai) against the simulator: proof that it speaks the
+/// real wire format, not only our reading of it. `.ci/run` installs the SDK.
+@Suite("Official SDK probe")
+struct SDKProbeTests {
+    static let probe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/tools/sdk_probe.py").standardized.path
+
+    static func run(_ baseURL: String, _ extra: [String] = []) async throws -> [JSONValue] {
+        let result = try await Subprocess.run(["python3", probe, "--base-url", baseURL, "--timeout", "30"] + extra)
+        return result.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+    }
+
+    @Test func everyCasePasses() async throws {
+        try #require(FileManager.default.fileExists(atPath: Self.probe), "sdk_probe.py not found at \(Self.probe)")
+        var config = SimulatorConfiguration.instant
+        config.timeScale = 0.0005
+        try await SimulatorServer.withRunning(config) { sim in
+            let lines = try await Self.run(sim.baseURL)
+            try #require(!lines.isEmpty, "the probe printed nothing: is google-genai installed? (pip install google-genai)")
+            var ok: [String: Bool] = [:]
+            for line in lines { ok[line["case"]?.stringValue ?? "?"] = line["ok"]?.boolValue }
+            for name in ["ix_text_flex", "ix_json_flex", "ix_steps_input", "ix_stream", "gc_text_flex", "gc_json", "count_tokens"] {
+                #expect(ok[name] == true, "case \(name): \(lines.first { $0["case"]?.stringValue == name } ?? .null)")
+            }
+            let ixJSON = lines.first { $0["case"] == "ix_json_flex" }
+            #expect(ixJSON?["result"]?["parsed_json"]?["name"]?.stringValue != nil)
+            #expect(ixJSON?["result"]?["service_tier"] == "flex")
+            let gc = lines.first { $0["case"] == "gc_text_flex" }
+            #expect(gc?["result"]?["headers"]?["x-gemini-service-tier"] == "flex")
+            #expect(gc?["result"]?["text"]?.stringValue == AnswerGenerator.text(for: "Say hello in exactly three words."))
+        }
+    }
+
+    @Test(arguments: [
+        ("429", "google.genai._interactions_errors.RateLimitError", "google.genai.errors.ClientError"),
+        ("503", "google.genai._interactions_errors.InternalServerError", "google.genai.errors.ServerError"),
+    ])
+    func injectedFaultsRaiseTheSDKsErrorClasses(fault: String, ixType: String, gcType: String) async throws {
+        try await SimulatorServer.withRunning(.instant) { sim in
+            let lines = try await Self.run(sim.baseURL, ["--cases", "ix_text_flex,gc_text_flex", "--header", "X-Sim-Fault: \(fault)"])
+            try #require(lines.count == 2, "the probe printed \(lines.count) lines: is google-genai installed?")
+            #expect(lines[0]["ok"] == false)
+            #expect(lines[0]["error"]?["type"]?.stringValue == ixType)
+            #expect(lines[0]["error"]?["status_code"]?.intValue == Int(fault))
+            #expect(lines[1]["error"]?["type"]?.stringValue == gcType)
+            #expect(lines[1]["error"]?["code"]?.intValue == Int(fault))
+            if fault == "429" {
+                #expect(lines[1]["error"]?["body"]?["error"]?["details"]?[2]?["retryDelay"] == "1s")
+            }
+        }
+    }
+}

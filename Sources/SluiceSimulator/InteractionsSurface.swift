@@ -240,10 +240,14 @@ enum InteractionsSurface {
 
     static func signature(_ id: String) -> String { Data("sim-thought:\(id)".utf8).base64EncodedString() }
 
+    /// `YYYY-MM-DDThh:mm:ssZ`, formatted with gmtime_r: a formatter per response cost a third of
+    /// the simulator's throughput.
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }
 

@@ -1,0 +1,170 @@
+import Foundation
+import Mustache
+import SluiceFormats
+import SluiceJSON
+import Yams
+
+/// A prompt template: Mustache rendered as plain text (no HTML escaping), optionally opened by a
+/// YAML front-matter block. Variables are the record's fields, dotted paths into nested values,
+/// and `_record` (the record number).
+public struct PromptTemplate: Sendable {
+    public let name: String
+    public let source: String
+    public let body: String
+    public let settings: TemplateSettings
+    /// Names the template reads at the top level (outside sections), in order of appearance.
+    public let variables: [String]
+    private let compiled: MustacheTemplate
+
+    /// Loads and compiles a template file; a `schema:` string names a JSON file beside it.
+    public init(contentsOf path: String) throws(SluiceError) {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw SluiceError(.usage, "template \(path): cannot read it (missing, unreadable or not UTF-8)")
+        }
+        let base = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        try self.init(text: text, name: base, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    public init(text: String, name: String, directory: String = ".") throws(SluiceError) {
+        self.name = name
+        source = text
+        var settings = TemplateSettings()
+        var body = text
+        if text.hasPrefix("---\n") || text.hasPrefix("---\r\n") {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let close = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" || $0 == "---\r" }) else {
+                throw SluiceError(.usage, "template \(name): the front matter opened by '---' on line 1 is never closed")
+            }
+            let yaml = lines[1..<close].joined(separator: "\n")
+            body = lines[(close + 1)...].joined(separator: "\n")
+            settings = try Self.parseFrontMatter(yaml, template: name, directory: directory)
+        }
+        self.body = body
+        self.settings = settings
+        do {
+            compiled = try MustacheTemplate(string: "{{%CONTENT_TYPE: TEXT}}" + body)
+        } catch {
+            throw SluiceError(.usage, "template \(name): invalid Mustache: \(error)")
+        }
+        variables = Self.topLevelVariables(body)
+    }
+
+    static func parseFrontMatter(_ yaml: String, template: String, directory: String) throws(SluiceError) -> TemplateSettings {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw SluiceError(.usage, "template \(template): front matter is not valid YAML: \(error)")
+        }
+        guard let node else { return TemplateSettings() }
+        guard case .object(let object) = YAMLConversion.json(node) else {
+            throw SluiceError(.usage, "template \(template): front matter must be a mapping of settings")
+        }
+        var s = TemplateSettings()
+        for member in object {
+            guard TemplateSettings.keys.contains(member.key) else {
+                throw SluiceError(.usage, "template \(template): unknown front-matter setting '\(member.key)' (known: \(TemplateSettings.keys.sorted().joined(separator: ", ")))")
+            }
+        }
+        s.system = object["system"]?.stringValue
+        s.model = object["model"]?.stringValue
+        s.tier = object["tier"]?.stringValue
+        s.api = object["api"]?.stringValue
+        s.column = object["column"]?.stringValue
+        s.thinkingLevel = object["thinking_level"]?.stringValue
+        s.maxOutputTokens = object["max_output_tokens"]?.intValue
+        s.temperature = object["temperature"]?.doubleValue
+        if let schema = object["schema"] {
+            if let file = schema.stringValue {
+                s.schema = try loadSchema(file.hasPrefix("/") ? file : "\(directory)/\(file)")
+            } else {
+                s.schema = schema
+            }
+        }
+        return s
+    }
+
+    /// Reads a JSON Schema file.
+    public static func loadSchema(_ path: String) throws(SluiceError) -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SluiceError(.usage, "schema \(path): cannot read it") }
+        do {
+            let value = try JSONParser.parse(data)
+            guard value.objectValue != nil else { throw SluiceError(.usage, "schema \(path): must be a JSON object") }
+            return value
+        } catch let error as JSONParseError {
+            throw SluiceError(.usage, "schema \(path): invalid JSON: \(error)")
+        } catch {
+            throw error as! SluiceError
+        }
+    }
+
+    /// Renders one record's prompt.
+    public func render(_ record: Record) -> String {
+        compiled.render(MustacheRecord(record: record))
+    }
+
+    /// The top-level names the template reads that `record` lacks.
+    public func missingVariables(in record: Record) -> [String] {
+        variables.filter { $0 != "_record" && $0 != "." && record.value(at: $0) == nil }
+    }
+
+    /// Scans `{{name}}`, `{{{name}}}`, `{{&name}}`, `{{#name}}` and `{{^name}}` outside sections.
+    static func topLevelVariables(_ body: String) -> [String] {
+        var names: [String] = []
+        var depth = 0
+        var rest = body[...]
+        while let open = rest.range(of: "{{") {
+            let afterOpen = rest[open.upperBound...]
+            let triple = afterOpen.hasPrefix("{")
+            guard let close = afterOpen.range(of: triple ? "}}}" : "}}") else { break }
+            var tag = afterOpen[..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            if triple { tag.removeFirst() }
+            rest = afterOpen[close.upperBound...]
+            guard let sigil = tag.first else { continue }
+            switch sigil {
+            case "!", "%", ">", "=", "<", "$": continue
+            case "#", "^":
+                let name = tag.dropFirst().trimmingCharacters(in: .whitespaces)
+                if depth == 0, !names.contains(name) { names.append(name) }
+                depth += 1
+            case "/":
+                depth = max(0, depth - 1)
+            default:
+                let name = (sigil == "&" ? String(tag.dropFirst()) : tag).trimmingCharacters(in: .whitespaces)
+                if depth == 0, !names.contains(name) { names.append(name) }
+            }
+        }
+        return names
+    }
+}
+
+/// A record as a Mustache context without reflection: JSON values map to strings, booleans,
+/// arrays and nested parents; objects render as compact JSON.
+struct MustacheRecord: MustacheParent {
+    let record: Record
+    func child(named name: String) -> Any? {
+        if name == "_record" { return String(record.number) }
+        guard let value = record.fields[name] else { return nil }
+        return MustacheJSON.value(value)
+    }
+}
+
+enum MustacheJSON {
+    static func value(_ value: JSONValue) -> Any? {
+        switch value {
+        case .null: return nil
+        case .bool(let b): return b
+        case .number(let n): return n
+        case .string(let s): return s
+        case .array(let items): return items.map { Self.value($0) ?? "" }
+        case .object(let o): return MustacheJSONObject(object: o)
+        }
+    }
+}
+
+struct MustacheJSONObject: MustacheParent, MustacheCustomRenderable {
+    let object: JSONObject
+    func child(named name: String) -> Any? { object[name].flatMap(MustacheJSON.value) }
+    var renderText: String { JSONWriter.string(.object(object)) }
+    var isNull: Bool { false }
+}

@@ -1,20 +1,12 @@
+import SluiceJSON
+
 /// Stable 64-bit FNV-1a hash of a prompt's text: the same in every process, unlike `Hasher`,
 /// so tests can predict answers and look up stats by prompt.
 public enum PromptHash {
-    public static func value(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
+    public static func value(_ text: String) -> UInt64 { StableHash.fnv1a(text.utf8) }
 
     /// The key used in `/_sim/stats`: 16 lowercase hex digits.
-    public static func hex(_ text: String) -> String {
-        let s = String(value(text), radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    public static func hex(_ text: String) -> String { StableHash.hex(text) }
 }
 
 /// SplitMix64: a tiny seeded generator, deterministic across platforms.

@@ -1,0 +1,334 @@
+import Foundation
+import Logging
+import SluiceFormats
+import SluiceGemini
+import SluiceJSON
+
+/// One `sluice run`: pass 1 sends every record without a final answer (journaling each answer
+/// before it counts); pass 2, once all are final, streams the input again and writes it with
+/// the new columns to a temporary file that is renamed into place.
+public struct EnrichmentJob: Sendable {
+    public let options: RunOptions
+    public let counters = RunCounters()
+    public let stop = StopSignal()
+    let logger: Logger
+
+    public init(options: RunOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// How the run ended.
+    public struct Outcome: Sendable {
+        public var exitCode: SluiceError.ExitCode
+        public var message: String?
+        public var outputPath: String?
+        public var journal: Journal.Summary
+    }
+
+    var outputPath: String { options.outputPath ?? EnrichmentJob.defaultOutputPath(for: options.inputPath, format: options.outputFormat) }
+
+    public static func defaultOutputPath(for input: String, format: RecordFormat) -> String {
+        var base = input
+        if base.hasSuffix(".gz") { base.removeLast(3) }
+        if let dot = base.lastIndex(of: "."), !base[dot...].contains("/") { base = String(base[..<dot]) }
+        return "\(base).enriched.\(format.rawValue)"
+    }
+
+    func openReader() throws(SluiceError) -> any RecordReader {
+        do {
+            let source = try FileByteSource(path: options.inputPath)
+            return try options.inputFormat.reader(source, hasHeader: options.hasHeader)
+        } catch {
+            throw SluiceError(error)
+        }
+    }
+
+    /// Checks the template and the new columns against the input before any request.
+    func preflight() throws(SluiceError) -> (inputColumns: [String], firstRecord: Record?) {
+        let reader = try openReader()
+        let first: Record?
+        do { first = try reader.next() } catch { throw SluiceError(error) }
+        let inputColumns = reader.columns ?? first?.fields.keys ?? []
+        if let first {
+            let missing = options.template.missingVariables(in: first)
+            if !missing.isEmpty {
+                throw SluiceError(.usage, """
+                    template \(options.template.name) uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which \(options.inputPath) does not have.
+                    Fields in the input: \(inputColumns.joined(separator: ", "))
+                    """)
+            }
+        }
+        let added = options.answerColumns + [options.errorColumn]
+        let clashes = added.filter(inputColumns.contains)
+        if !clashes.isEmpty, !options.overwriteColumns {
+            throw SluiceError(.usage, "new column(s) \(clashes.joined(separator: ", ")) already exist in \(options.inputPath); choose another --column or pass --overwrite-columns")
+        }
+        return (inputColumns, first)
+    }
+
+    public func fingerprint() throws(SluiceError) -> JobFingerprint {
+        JobFingerprint([
+            ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(try InputIdentity.of(path: options.inputPath))"),
+            ("template", StableHash.hex(options.template.source)),
+            ("schema", options.schema.map { StableHash.hex(JSONWriter.string($0)) } ?? "none"),
+            ("system", options.system.map(StableHash.hex) ?? "none"),
+            ("model", options.model),
+            ("tier", options.tier.rawValue),
+            ("api", options.api.rawValue),
+            ("columns", (options.answerColumns + [options.errorColumn]).joined(separator: ",")),
+        ])
+    }
+
+    /// Runs both passes. Throws only for errors that end the command before any answer is at stake.
+    public func run() async throws(SluiceError) -> Outcome {
+        let (inputColumns, _) = try preflight()
+        let journal = try Journal(path: options.journalPath, fingerprint: try fingerprint(), restart: options.restart)
+        let finals = try journal.finalRecords(retryFailed: options.retryFailed)
+        let writer = JournalWriter(journal: journal)
+        let http = GeminiClient.makeHTTPClient(connections: options.concurrency)
+        var clientConfig = GeminiClient.Configuration(baseURL: options.endpoint, apiKey: options.apiKey, api: options.api)
+        clientConfig.requestTimeout = options.requestTimeout
+        let client = GeminiClient(configuration: clientConfig, httpClient: http)
+        var failure: SluiceError?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await writer.run() }
+                do {
+                    try await dispatch(finals: finals, client: client, writer: writer)
+                } catch {
+                    writer.close()
+                    throw error
+                }
+                writer.close()
+                try await group.waitForAll()
+            }
+        } catch let error as SluiceError {
+            failure = error
+        } catch let error as FormatError {
+            failure = SluiceError(error)
+        } catch {
+            failure = SluiceError(.failure, "\(error)")
+        }
+        try? await http.shutdown()
+        if let failure { throw failure }
+
+        let summary = try journal.summary()
+        switch stop.current {
+        case .quota(let message)?:
+            return Outcome(exitCode: .resumable, message: "\(message). Answers so far are journaled; run the same command again later to resume.", journal: summary)
+        case .interrupted?:
+            return Outcome(exitCode: .resumable, message: "interrupted; answers so far are journaled; run the same command again to resume.", journal: summary)
+        case .fatal(let message)?:
+            return Outcome(exitCode: .failure, message: message, journal: summary)
+        case nil:
+            break
+        }
+        let path = try merge(journal: journal, inputColumns: inputColumns)
+        let final = try journal.summary()
+        return Outcome(exitCode: final.failed > 0 ? .someRecordsFailed : .ok, outputPath: path, journal: final)
+    }
+
+    // MARK: - Pass 1
+
+    func dispatch(finals: RecordSet, client: GeminiClient, writer: JournalWriter) async throws {
+        let reader = try openReader()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            var total = 0
+            var badInput: FormatError?
+            while !stop.isSet {
+                let next: Record?
+                do {
+                    next = try reader.next()
+                } catch {
+                    // Stop reading, but let the requests already sent finish and be journaled.
+                    badInput = (error as? FormatError) ?? FormatError(.io, "\(error)", file: options.inputPath)
+                    break
+                }
+                guard let record = next else { break }
+                if let limit = options.limit, record.number > limit { break }
+                total = record.number
+                if finals.contains(record.number) {
+                    counters.update { $0.alreadyDone += 1 }
+                    continue
+                }
+                while running >= options.concurrency {
+                    try await group.next()
+                    running -= 1
+                }
+                let missing = options.template.missingVariables(in: record)
+                let number = record.number
+                let offset = record.byteOffset
+                if !missing.isEmpty {
+                    var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
+                    update.error = "record \(number) has no \(missing.joined(separator: ", ")) for the template"
+                    try await writer.commit(update)
+                    counters.update { $0.failed += 1 }
+                    continue
+                }
+                let prompt = options.template.render(record)
+                group.addTask { try await process(number: number, offset: offset, prompt: prompt, client: client, writer: writer) }
+                running += 1
+            }
+            counters.update { $0.total = stop.isSet || badInput != nil ? nil : total }
+            try await group.waitForAll()
+            if let badInput { throw badInput }
+        }
+    }
+
+    /// Sends one record until it has a final state, or the run stops.
+    func process(number: Int, offset: Int64, prompt: String, client: GeminiClient, writer: JournalWriter) async throws {
+        let request = options.request(prompt: prompt)
+        let hash = StableHash.hex(prompt)
+        var inFlight = RecordUpdate(number: number, byteOffset: offset, state: .inFlight)
+        inFlight.promptHash = hash
+        writer.submit(inFlight)
+        counters.update { $0.inFlight += 1 }
+        defer { counters.update { $0.inFlight -= 1 } }
+        var attempt = 0
+        var wasted = TokenUsage()
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            attempt += 1
+            let started = ContinuousClock.now
+            counters.update { $0.requests += 1 }
+            let result = await client.generate(request)
+            switch result {
+            case .success(let answer):
+                var update = RecordUpdate(number: number, byteOffset: offset, state: .done)
+                update.answer = answer.text
+                update.attempts = attempt
+                update.inputTokens = answer.usage.input + wasted.input
+                update.outputTokens = answer.usage.output + wasted.output
+                update.thoughtTokens = answer.usage.thought + wasted.thought
+                update.servedTier = (answer.servedTier ?? options.tier).rawValue
+                update.promptHash = hash
+                if answer.completion == .truncated { update.note = "answer cut at max_output_tokens" }
+                try await writer.commit(update)
+                let seconds = (ContinuousClock.now - started).seconds
+                counters.update {
+                    $0.done += 1
+                    $0.usage += answer.usage
+                    $0.usageByTier[answer.servedTier ?? options.tier, default: TokenUsage()] += answer.usage
+                    $0.answersByTier[answer.servedTier ?? options.tier, default: 0] += 1
+                    $0.latencies.append(seconds)
+                }
+                return
+            case .failure(let error):
+                if let used = error.usage {
+                    wasted += used
+                    counters.update {
+                        $0.usage += used
+                        $0.usageByTier[options.tier, default: TokenUsage()] += used
+                    }
+                }
+                counters.update {
+                    if error.kind == .shed { $0.shed += 1 }
+                    if error.kind == .rateLimited { $0.rateLimited += 1 }
+                }
+                switch error.kind {
+                case .dailyQuota, .billing:
+                    stop.stop(.quota("stopped: \(error.kind == .dailyQuota ? "daily quota exhausted" : "billing: \(error.message)")"))
+                    return
+                case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
+                    stop.stop(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
+                    return
+                default:
+                    break
+                }
+                if !stop.isSet, let delay = options.retry.delay(afterAttempt: attempt, error: error, uniform: Double.random(in: 0..<1, using: &generator)) {
+                    counters.update { $0.retries += 1 }
+                    logger.debug("record \(number): attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
+                    try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                    if stop.isSet { return }
+                    continue
+                }
+                if stop.isSet { return }
+                var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
+                update.error = attempt > 1 ? "\(error) (after \(attempt) attempts)" : error.description
+                update.attempts = attempt
+                update.inputTokens = wasted.input
+                update.outputTokens = wasted.output
+                update.thoughtTokens = wasted.thought
+                update.promptHash = hash
+                try await writer.commit(update)
+                counters.update { $0.failed += 1 }
+                logger.info("record \(number) failed: \(update.error ?? "")")
+                return
+            }
+        }
+    }
+
+    // MARK: - Pass 2
+
+    /// Streams the input again, joins each record with its journaled outcome and writes the output.
+    func merge(journal: Journal, inputColumns: [String]) throws(SluiceError) -> String {
+        let reader = try openReader()
+        let toStdout = options.outputPath == "-"
+        let atomic: AtomicFile? = toStdout ? nil : try wrap { () throws(FormatError) in try AtomicFile(path: outputPath) }
+        let sink = atomic?.sink ?? OutputSink.standardOutput()
+        let answerColumns = options.answerColumns
+        let schemaColumns = options.schema?["properties"]?.objectValue != nil
+        var columns = inputColumns
+        for c in answerColumns + [options.errorColumn] where !columns.contains(c) { columns.append(c) }
+        let writer: any RecordWriter = try wrap { () throws(FormatError) -> any RecordWriter in
+            switch options.outputFormat {
+            case .csv: try CSVWriter(sink: sink, columns: columns, dialect: .csv)
+            case .tsv: try CSVWriter(sink: sink, columns: columns, dialect: .tsv)
+            case .jsonl: JSONLWriter(sink: sink)
+            }
+        }
+        let tabular = options.outputFormat != .jsonl
+        var page: [Journal.Outcome] = []
+        var index = 0
+        var last = 0
+        while true {
+            let next: Record?
+            do { next = try reader.next() } catch { throw SluiceError(error) }
+            guard let record = next else { break }
+            if let limit = options.limit, record.number > limit { break }
+            while true {
+                if index == page.count {
+                    page = try journal.outcomes(after: last, limit: 2048)
+                    index = 0
+                }
+                guard index < page.count, page[index].number < record.number else { break }
+                last = page[index].number
+                index += 1
+            }
+            guard index < page.count, page[index].number == record.number, page[index].state != .inFlight else {
+                throw SluiceError(.failure, "internal: record \(record.number) of \(options.inputPath) has no final answer in journal \(options.journalPath); run the same command again")
+            }
+            let outcome = page[index]
+            last = outcome.number
+            index += 1
+            var fields = record.fields
+            if outcome.state == .done, let answer = outcome.answer {
+                if schemaColumns, case .object(let object)? = try? JSONParser.parse(answer) {
+                    for column in answerColumns { fields[column] = object[column] ?? (tabular ? .string("") : .null) }
+                } else {
+                    fields[answerColumns[0]] = schemaColumns ? ((try? JSONParser.parse(answer)) ?? .string(answer)) : .string(answer)
+                }
+                if tabular { fields[options.errorColumn] = .string("") } else { fields[options.errorColumn] = nil }
+            } else {
+                for column in answerColumns { fields[column] = tabular ? .string("") : .null }
+                fields[options.errorColumn] = .string(outcome.error ?? "failed")
+            }
+            try wrap { () throws(FormatError) in try writer.write(fields) }
+        }
+        try wrap { () throws(FormatError) in
+            try writer.finish()
+            if let atomic { try atomic.commit() }
+        }
+        return toStdout ? "-" : outputPath
+    }
+
+    func wrap<T>(_ body: () throws(FormatError) -> T) throws(SluiceError) -> T {
+        do { return try body() } catch { throw SluiceError(error) }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

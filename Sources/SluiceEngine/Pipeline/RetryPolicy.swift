@@ -1,0 +1,19 @@
+import SluiceGemini
+
+/// Exponential backoff with full jitter, at least the delay the service asked for, and a cap
+/// on attempts. Pure: the caller supplies the random draw.
+public struct RetryPolicy: Sendable, Equatable {
+    public var baseDelay: Double = 2
+    public var maxDelay: Double = 120
+    public var maxAttempts = 10
+
+    public init() {}
+
+    /// Seconds to wait before attempt `attempt + 1`, or nil to give up.
+    public func delay(afterAttempt attempt: Int, error: GeminiError, uniform: Double) -> Double? {
+        guard error.isRetryable, attempt < maxAttempts else { return nil }
+        let ceiling = min(maxDelay, baseDelay * Double(1 << min(attempt - 1, 30)))
+        let jittered = ceiling * uniform
+        return max(jittered, error.retryAfter ?? 0)
+    }
+}

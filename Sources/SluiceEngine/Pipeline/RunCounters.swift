@@ -1,0 +1,29 @@
+import SluiceGemini
+import Synchronization
+
+/// Live counts of a run, shared by the dispatcher and the progress display.
+public final class RunCounters: Sendable {
+    public struct Snapshot: Sendable, Equatable {
+        public var total: Int?
+        public var alreadyDone = 0
+        public var done = 0
+        public var failed = 0
+        public var inFlight = 0
+        public var requests = 0
+        public var retries = 0
+        public var shed = 0
+        public var rateLimited = 0
+        public var usage = TokenUsage()
+        public var usageByTier: [ServiceTier: TokenUsage] = [:]
+        public var answersByTier: [ServiceTier: Int] = [:]
+        public var latencies: [Double] = []
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
+}

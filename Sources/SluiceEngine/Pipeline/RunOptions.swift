@@ -1,0 +1,67 @@
+import SluiceFormats
+import SluiceGemini
+import SluiceJSON
+
+/// Everything `sluice run` needs, validated by the CLI; template front matter already merged.
+public struct RunOptions: Sendable {
+    public var inputPath: String
+    /// nil: beside the input, `NAME.enriched.EXT`; "-": standard output.
+    public var outputPath: String?
+    public var inputFormat: RecordFormat
+    public var outputFormat: RecordFormat
+    public var template: PromptTemplate
+    public var schema: JSONValue?
+    public var column: String
+    public var errorColumn = "sluice_error"
+    public var model: String
+    public var tier: ServiceTier
+    public var api: GeminiAPI
+    public var endpoint: String
+    public var apiKey: String
+    public var concurrency = 256
+    public var journalPath: String
+    public var restart = false
+    public var retryFailed = false
+    public var dryRun = false
+    public var limit: Int?
+    public var overwriteColumns = false
+    public var retry = RetryPolicy()
+    public var requestTimeout: Duration = .seconds(20 * 60)
+    public var hasHeader = true
+    public var system: String?
+    public var maxOutputTokens: Int?
+    public var temperature: Double?
+    public var thinkingLevel: String?
+
+    public init(inputPath: String, outputPath: String?, inputFormat: RecordFormat, outputFormat: RecordFormat, template: PromptTemplate,
+                schema: JSONValue?, column: String, model: String, tier: ServiceTier, api: GeminiAPI, endpoint: String, apiKey: String,
+                journalPath: String) {
+        self.inputPath = inputPath
+        self.outputPath = outputPath
+        self.inputFormat = inputFormat
+        self.outputFormat = outputFormat
+        self.template = template
+        self.schema = schema
+        self.column = column
+        self.model = model
+        self.tier = tier
+        self.api = api
+        self.endpoint = endpoint
+        self.apiKey = apiKey
+        self.journalPath = journalPath
+    }
+
+    /// The request for one rendered prompt.
+    func request(prompt: String) -> GenerationRequest {
+        GenerationRequest(model: model, prompt: prompt, system: system, schema: schema, tier: tier,
+                          maxOutputTokens: maxOutputTokens, temperature: temperature, thinkingLevel: thinkingLevel)
+    }
+
+    /// New columns: one per top-level schema property, else the answer column; then the error column.
+    public var answerColumns: [String] {
+        if let properties = schema?["properties"]?.objectValue, schema?["type"]?.stringValue ?? "object" == "object", !properties.isEmpty {
+            return properties.keys
+        }
+        return [column]
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import SluiceGemini
+
+/// The human summary printed when a run ends: records, tokens, cost at the tier billed, time.
+public enum RunReport {
+    public static func summary(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, elapsed: Double) -> String {
+        let j = outcome.journal
+        var lines: [String] = []
+        var records = "records: \(j.done) enriched, \(j.failed) failed"
+        if c.alreadyDone > 0 { records += " (\(c.alreadyDone) already journaled, not sent again)" }
+        lines.append(records)
+        lines.append("requests this run: \(c.requests) (\(c.retries) retries: \(c.shed) shed, \(c.rateLimited) rate-limited)")
+        let u = c.usage
+        lines.append("tokens this run: \(u.input) in · \(u.output) out · \(u.thought) thinking")
+        var billed: [String] = []
+        var total = 0.0
+        var known = true
+        for (servedTier, usage) in c.usageByTier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            if let cost = PriceTable.cost(model: model, tier: servedTier, usage: usage) {
+                total += cost
+                billed.append("\(servedTier.rawValue) \(dollars(cost))")
+            } else {
+                known = false
+            }
+        }
+        if known, let standard = PriceTable.cost(model: model, tier: .standard, usage: u) {
+            lines.append("cost this run: \(dollars(total))\(billed.isEmpty ? "" : " (\(billed.joined(separator: ", ")))"); at standard price: \(dollars(standard))")
+        } else {
+            lines.append("cost: \(model) is not in the price table")
+        }
+        if !c.latencies.isEmpty {
+            let sorted = c.latencies.sorted()
+            func pct(_ p: Double) -> String { String(format: "%.1f s", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
+            lines.append("answer latency: p50 \(pct(0.5)) · p90 \(pct(0.9)) · max \(pct(1.0))")
+        }
+        lines.append("wall time: \(duration(elapsed))")
+        if let path = outcome.outputPath { lines.append("output: \(path == "-" ? "standard output" : path)") }
+        return lines.map { "sluice: " + $0 }.joined(separator: "\n")
+    }
+
+    public static func dollars(_ x: Double) -> String { x < 0.01 ? String(format: "$%.6f", x) : String(format: "$%.2f", x) }
+
+    public static func duration(_ s: Double) -> String {
+        if s < 60 { return String(format: "%.1f s", s) }
+        let total = Int(s)
+        return total < 3600 ? "\(total / 60)m \(total % 60)s" : "\(total / 3600)h \((total % 3600) / 60)m"
+    }
+
+    /// One progress line: done/total, in flight, retries, tokens, elapsed, ETA.
+    public static func progressLine(_ c: RunCounters.Snapshot, elapsed: Double) -> String {
+        let finished = c.done + c.failed
+        var text = "\(finished + c.alreadyDone)"
+        if let total = c.total { text += "/\(total)" }
+        text += " records · \(c.inFlight) in flight · \(c.retries) retries · \(c.failed) failed · \(c.usage.input + c.usage.output + c.usage.thought) tokens · \(duration(elapsed))"
+        if let total = c.total, finished > 0 {
+            let remaining = total - finished - c.alreadyDone
+            text += " · ETA \(duration(elapsed / Double(finished) * Double(max(0, remaining))))"
+        }
+        return text
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import SluiceEngine
+
+/// `sluice status`: what a journal holds.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Summarize a job's journal: records done, failed, in flight; tokens; the job it belongs to.",
+        discussion: "Example: sluice status --journal companies.enriched.csv.sluice-journal"
+    )
+
+    @Option(help: "The journal to read.") var journal: String
+
+    func run() async throws {
+        do {
+            let (meta, s) = try Journal.inspect(path: journal)
+            var lines = ["journal: \(journal)", "created: \(meta["created"] ?? "?")"]
+            for key in meta.keys.sorted() where key.hasPrefix("fp.") { lines.append("\(key.dropFirst(3)): \(meta[key]!)") }
+            lines.append("records: \(s.done) done, \(s.failed) failed, \(s.inFlight) sent without a journaled answer")
+            lines.append("tokens: \(s.inputTokens) in, \(s.outputTokens) out, \(s.thoughtTokens) thinking; attempts: \(s.attempts)")
+            print(lines.joined(separator: "\n"))
+        } catch {
+            FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))
+            throw ExitCode(error.exitCode.rawValue)
+        }
+    }
+}

@@ -54,6 +54,10 @@ let package = Package(
         ]),
 
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
+        .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON"]),
+        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceGemini", "SluiceJSON"]),
+        /// Runs the built `sluice` binary against the in-process simulator.
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceFormats", "SluiceJSON"]),
         .testTarget(name: "SluiceSimulatorTests", dependencies: [
             "SluiceSimulator", "SluiceJSON",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -14,7 +14,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (meta, s) = try Journal.inspect(path: journal)
+            let reader = try JournalReader(path: journal)
+            let (meta, s) = (try reader.meta(), try reader.summary())
             var lines = ["journal: \(journal)", "created: \(meta["created"] ?? "?")"]
             for key in meta.keys.sorted() where key.hasPrefix("fp.") { lines.append("\(key.dropFirst(3)): \(meta[key]!)") }
             lines.append("records: \(s.done) done, \(s.failed) failed, \(s.inFlight) sent without a journaled answer")

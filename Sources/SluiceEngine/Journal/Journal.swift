@@ -161,25 +161,28 @@ public final class Journal {
 
     public func summary() throws(SluiceError) -> Summary { try JournalReader(db: db).summary() }
 
-    /// Opens an existing journal read-only for `sluice status`.
-    public static func inspect(path: String) throws(SluiceError) -> (meta: [String: String], summary: Summary) {
-        guard FileManager.default.fileExists(atPath: path) else { throw SluiceError(.usage, "journal \(path): no such file") }
-        let db = try SQLiteDatabase(path: path)
-        let j = JournalReader(db: db)
-        return (try j.meta(), try j.summary())
-    }
 }
 
-/// Read-side queries shared by `status`.
-struct JournalReader {
+/// Read-only queries on a journal: `sluice status`, and tests that check what was journaled.
+public struct JournalReader {
     let db: SQLiteDatabase
-    func meta() throws(SluiceError) -> [String: String] {
+
+    init(db: SQLiteDatabase) { self.db = db }
+
+    /// Opens an existing journal without taking the job lock.
+    public init(path: String) throws(SluiceError) {
+        guard FileManager.default.fileExists(atPath: path) else { throw SluiceError(.usage, "journal \(path): no such file") }
+        db = try SQLiteDatabase(path: path)
+    }
+
+    public func meta() throws(SluiceError) -> [String: String] {
         let query = try db.prepare("SELECT key, value FROM meta")
         var out: [String: String] = [:]
         while try query.step() { out[query.string(0) ?? ""] = query.string(1) ?? "" }
         return out
     }
-    func summary() throws(SluiceError) -> Journal.Summary {
+
+    public func summary() throws(SluiceError) -> Journal.Summary {
         var s = Journal.Summary()
         let query = try db.prepare("SELECT state, count(*), sum(input_tokens), sum(output_tokens), sum(thought_tokens), sum(attempts) FROM records GROUP BY state")
         while try query.step() {
@@ -194,5 +197,14 @@ struct JournalReader {
             s.attempts += query.int(5)
         }
         return s
+    }
+
+    /// Prompt hashes of the records in `state`.
+    public func promptHashes(state: RecordState) throws(SluiceError) -> [String] {
+        let query = try db.prepare("SELECT prompt_hash FROM records WHERE state = ?1 AND prompt_hash IS NOT NULL ORDER BY number")
+        query.bind(1, state.rawValue)
+        var out: [String] = []
+        while try query.step() { out.append(query.string(0) ?? "") }
+        return out
     }
 }

@@ -1,0 +1,86 @@
+import Foundation
+
+/// The built `sluice` binary run as a user would: arguments, environment, exit code, output.
+/// Waiting happens on a dedicated thread so the in-process simulator keeps its cooperative threads.
+final class SluiceProcess: @unchecked Sendable {
+    struct Result: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static let binary: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("sluice").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/sluice").path
+    }()
+
+    let process = Process()
+    /// Output goes to files: no pipe can fill up and stall the child while nobody reads.
+    private let outPath = NSTemporaryDirectory() + "sluice-out-\(UUID().uuidString)"
+    private let errPath = NSTemporaryDirectory() + "sluice-err-\(UUID().uuidString)"
+
+    init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["GEMINI_API_KEY"] = nil
+        env["GOOGLE_API_KEY"] = nil
+        env["GOOGLE_GEMINI_BASE_URL"] = nil
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+
+    func wait() async -> Result {
+        await withCheckedContinuation { continuation in
+            Thread {
+                self.process.waitUntilExit()
+                let stdout = (try? String(contentsOfFile: self.outPath, encoding: .utf8)) ?? ""
+                let stderr = (try? String(contentsOfFile: self.errPath, encoding: .utf8)) ?? ""
+                try? FileManager.default.removeItem(atPath: self.outPath)
+                try? FileManager.default.removeItem(atPath: self.errPath)
+                continuation.resume(returning: Result(status: self.process.terminationStatus, stdout: stdout, stderr: stderr))
+            }.start()
+        }
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await SluiceProcess(arguments, environment: environment).wait()
+    }
+}
+
+/// A scratch directory removed at the end of the test.
+struct Scratch {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "sluice-e2e-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = path + "/" + name
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func read(_ name: String) -> String { (try? String(contentsOfFile: path + "/" + name, encoding: .utf8)) ?? "" }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}

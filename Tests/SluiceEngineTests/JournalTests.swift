@@ -1,0 +1,53 @@
+import Foundation
+import SluiceEngine
+import Testing
+
+@Suite("Journal")
+struct JournalTests {
+    func path() -> String { NSTemporaryDirectory() + "sluice-journal-\(UUID().uuidString).db" }
+    let fp = JobFingerprint([("input", "a.csv size=1"), ("model", "m1"), ("template", "t1")])
+
+    @Test func answersSurviveReopenAndFinalSetIsRight() throws {
+        let p = path()
+        do {
+            let j = try Journal(path: p, fingerprint: fp, restart: false)
+            var done = RecordUpdate(number: 1, byteOffset: 0, state: .done)
+            done.answer = "yes"
+            done.inputTokens = 5
+            var failed = RecordUpdate(number: 3, byteOffset: 20, state: .failed)
+            failed.error = "HTTP 400"
+            try j.commit([done, failed, RecordUpdate(number: 2, byteOffset: 10, state: .inFlight)])
+        }
+        let j = try Journal(path: p, fingerprint: fp, restart: false)
+        let finals = try j.finalRecords(retryFailed: false)
+        #expect(finals.contains(1) && !finals.contains(2) && finals.contains(3) && finals.count == 2)
+        #expect(try j.finalRecords(retryFailed: true).count == 1)
+        let outcomes = try j.outcomes(after: 0, limit: 10)
+        #expect(outcomes.map(\.number) == [1, 2, 3])
+        #expect(outcomes[0].answer == "yes")
+        let summary = try j.summary()
+        #expect(summary.done == 1 && summary.failed == 1 && summary.inFlight == 1 && summary.inputTokens == 5)
+    }
+
+    @Test func anotherJobsJournalIsRefusedNamingWhatChanged() throws {
+        let p = path()
+        _ = try Journal(path: p, fingerprint: fp, restart: false)
+        let other = JobFingerprint([("input", "a.csv size=1"), ("model", "m2"), ("template", "t1")])
+        do {
+            _ = try Journal(path: p, fingerprint: other, restart: false)
+            Issue.record("mismatch accepted")
+        } catch {
+            #expect(error.exitCode == .usage)
+            #expect(error.message.contains("model changed (m1 → m2)"))
+            #expect(error.message.contains("--restart"))
+        }
+        _ = try Journal(path: p, fingerprint: other, restart: true)
+    }
+
+    @Test func secondProcessOnTheSameJournalIsRefused() throws {
+        let p = path()
+        let first = try Journal(path: p, fingerprint: fp, restart: false)
+        #expect(throws: SluiceError.self) { _ = try Journal(path: p, fingerprint: fp, restart: false) }
+        _ = first
+    }
+}

@@ -23,6 +23,7 @@ id,name,website,description
 18,Riverbend Dairy,riverbend.example,"Organic milk, yoghurt and cheese from a cooperative of 40 farms."
 19,Sable Security,sable.example,Penetration testing and incident response for banks.
 20,Tidewater Kayaks,tidewater.example,"Rents sea kayaks and runs guided trips, ""no experience needed""."
+
 """#
 
     static let companyProfileTemplate = #"""
@@ -49,5 +50,6 @@ Company: {{name}} ({{website}})
 Description: {{description}}
 
 Classify this company.
+
 """#
 }

@@ -173,6 +173,40 @@ struct RunEndToEndTests {
         }
     }
 
+    @Test(arguments: ["interactions", "generate-content"])
+    func retriesShedRecordsAndRecordsPermanentFailuresInTheErrorColumn(api: String) async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try dir.write("in.csv", "text\nfine\nbusy sim-fault:503*2\nrate sim-fault:429*1\nnasty sim-fault:safety\n")
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        config.faultRetryDelay = 0.2
+        config.interactionsRetryAfter = true
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", api, "--retry-base-delay", "0.05"],
+                                                environment: Self.env)
+            #expect(r.status == 2, "\(r.stderr)")
+            let rows = try CSVReader(try FileByteSource(path: dir.path + "/in.enriched.csv"))
+            var all: [Record] = []
+            while let row = try rows.next() { all.append(row) }
+            #expect(all.count == 4)
+            #expect(all[0].fields["t"] == .string(AnswerGenerator.text(for: "fine")))
+            #expect(all[1].fields["t"] == .string(AnswerGenerator.text(for: "busy sim-fault:503*2")))
+            #expect(all[2].fields["t"] == .string(AnswerGenerator.text(for: "rate sim-fault:429*1")))
+            #expect(all[3].fields["t"] == .string(""))
+            #expect(all[3].fields["sluice_error"]?.stringValue?.contains("blocked") == true)
+            let stats = sim.simulator.stats()
+            #expect(stats.prompts[PromptHash.hex("busy sim-fault:503*2")]?.requests == 3)
+            #expect(stats.prompts[PromptHash.hex("nasty sim-fault:safety")]?.requests == 1)
+            // The retry after the 429 waited at least the advertised delay.
+            let rate = sim.simulator.events().filter { $0.promptHash == PromptHash.hex("rate sim-fault:429*1") }
+            #expect(rate.count == 2)
+            if rate.count == 2 { #expect(rate[1].arrived - rate[0].arrived >= 0.2) }
+            #expect(r.stderr.contains("records: 3 enriched, 1 failed"))
+        }
+    }
+
     func journaledPromptHashes(_ path: String) throws -> Set<String> {
         Set(try JournalReader(path: path).promptHashes(state: .done))
     }

@@ -83,6 +83,33 @@ struct FlexModelTests {
         }
     }
 
+    @Test func inputTokensPerMinuteLimit() async throws {
+        var config = SimulatorConfiguration.instant
+        config.rateLimits.tpm = 10
+        try await SimulatorServer.withRunning(config) { sim in
+            let url = "\(sim.baseURL)/v1beta/models/m:generateContent"
+            let first = try await Wire.send(url, body: Self.gc(String(repeating: "x", count: 40)))
+            #expect(first.status == 200)
+            let second = try await Wire.send(url, body: Self.gc("tiny"))
+            #expect(second.status == 429)
+            #expect(second.json["error"]?["details"]?[0]?["violations"]?[0]?["quotaId"] == "GenerateContentInputTokensPerModelPerMinute")
+            #expect(second.json["error"]?["details"]?[0]?["violations"]?[0]?["quotaValue"] == "10")
+        }
+    }
+
+    @Test func continuationFaultSplitsTheAnswerInTwoHops() async throws {
+        try await SimulatorServer.withRunning(.instant) { sim in
+            let prompt = "split sim-fault:continuation"
+            let first = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix(prompt))
+            #expect(first.json["status"] == "requires_continuation")
+            let token = try #require(first.json["continuation_token"]?.stringValue)
+            let second = try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: #"{"model":"m","input":"\#(prompt)","store":false,"continuation_token":"\#(token)"}"#)
+            #expect(second.json["status"] == "completed")
+            let text = [first, second].compactMap { $0.json["steps"]?.arrayValue?.last?["content"]?[0]?["text"]?.stringValue }.joined()
+            #expect(text == AnswerGenerator.text(for: prompt))
+        }
+    }
+
     @Test func dailyQuotaIsTheNonRetryable429() async throws {
         var config = SimulatorConfiguration.instant
         config.rateLimits.rpd = 1

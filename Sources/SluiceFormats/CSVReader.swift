@@ -88,7 +88,6 @@ public final class CSVReader: RecordReader {
             var endOfRow = false
             var endOfInput = false
             if quoted {
-                var closed = false
                 while true {
                     guard let byte = try bytes.next() else {
                         throw FormatError(.unterminatedQuote, "quoted field is never closed (the file ends inside it)",
@@ -100,14 +99,12 @@ public final class CSVReader: RecordReader {
                             field.append(byte)
                             continue
                         }
-                        closed = true
                         break
                     }
                     if byte == 0x0A { line += 1 } else if byte == 0x0D, try bytes.peek() != 0x0A { line += 1 }
                     field.append(byte)
                     if field.count > limits.maxFieldBytes { throw tooLarge(offset: offset, line: startLine) }
                 }
-                _ = closed
             }
             // Unquoted part (or what follows a closing quote, kept as data like most readers do).
             while true {

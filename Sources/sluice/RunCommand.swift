@@ -55,6 +55,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Longest retry delay in seconds.") var retryMaxDelay = 120.0
     @Option(help: "Seconds one request may take, body included (Flex: up to 15 minutes).") var requestTimeout = 1200.0
     @Option(help: "Seconds between progress lines when stderr is not a terminal.") var progressInterval = 10.0
+    @Option(help: "After Ctrl-C, seconds to wait for answers in flight before exiting (exit 75, resumable).") var gracePeriod = 60.0
     @Flag(name: .shortAndLong, help: "Log each retry and failure.") var verbose = false
 
     func run() async throws {
@@ -70,6 +71,8 @@ struct RunCommand: AsyncParsableCommand {
             logger.logLevel = verbose ? .debug : .notice
             let job = EnrichmentJob(options: options, logger: logger)
             let reporter = ProgressReporter(counters: job.counters, interval: progressInterval)
+            let interrupts = InterruptHandler(stop: job.stop, gracePeriod: gracePeriod)
+            defer { withExtendedLifetime(interrupts) {} }
             let outcome = try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
                 group.addTask { await reporter.run(); return nil }
                 group.addTask { try await job.run() }

@@ -4,6 +4,9 @@ import SluiceFormats
 import SluiceJSON
 import SluiceSimulator
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `sluice run` as a user runs it, against the in-process simulator over loopback.
 @Suite("sluice run end to end")
@@ -209,5 +212,35 @@ struct RunEndToEndTests {
 
     func journaledPromptHashes(_ path: String) throws -> Set<String> {
         Set(try JournalReader(path: path).promptHashes(state: .done))
+    }
+}
+
+@Suite("graceful stop")
+struct GracefulStopTests {
+    @Test func sigintStopsSendingJournalsInFlightAndExits75ThenResumes() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try dir.write("items.csv", RunEndToEndTests.csvInput(200))
+        let template = try dir.write("describe.md", RunEndToEndTests.textTemplate)
+        var config = SimulatorConfiguration()
+        config.flex = .init(capacity: 1000, queueLimit: 1000, latency: .init(minimum: 0.3, median: 0.5, maximum: 1))
+        try await SimulatorServer.withRunning(config) { sim in
+            let args = ["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "20"]
+            let run = try SluiceProcess(args, environment: RunEndToEndTests.env)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while sim.simulator.stats().totals.answers < 30, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            kill(run.pid, SIGINT)
+            let stopped = await run.wait()
+            #expect(stopped.status == 75, "\(stopped.stderr)")
+            #expect(stopped.stderr.contains("run the same command again"))
+            // Every request the server answered before the stop was journaled: nothing paid twice.
+            let served = sim.simulator.stats().totals.answers
+            let journaled = try JournalReader(path: dir.path + "/items.enriched.csv.sluice-journal").summary().done
+            #expect(served == journaled)
+            #expect(journaled < 200)
+            let resumed = try await SluiceProcess.run(args, environment: RunEndToEndTests.env)
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(sim.simulator.stats().totals.answers == 200)
+        }
     }
 }

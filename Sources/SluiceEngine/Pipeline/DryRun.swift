@@ -12,7 +12,7 @@ public enum DryRun {
         var records = 0
         var tokens = 0
         var first: String?
-        let systemTokens = (options.system?.unicodeScalars.count ?? 0 + 3) / 4
+        let systemTokens = ((options.system?.unicodeScalars.count ?? 0) + 3) / 4
         while true {
             let next: Record?
             do { next = try reader.next() } catch { throw SluiceError(error) }

@@ -104,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let inFormat = inputFormat.map({ RecordFormat(name: $0) }) ?? RecordFormat.infer(fromPath: input) else {
             throw SluiceError(.usage, "cannot tell the format of \(input) from its extension; pass --input-format csv|tsv|jsonl")
         }
-        guard FileManager.default.fileExists(atPath: input) else { throw SluiceError(.usage, "\(input): no such file") }
+        if input != "-", !FileManager.default.fileExists(atPath: input) { throw SluiceError(.usage, "\(input): no such file") }
         let outFormat = outputFormat.flatMap(RecordFormat.init(name:)) ?? output.flatMap { $0 == "-" ? nil : RecordFormat.infer(fromPath: $0) } ?? inFormat
         let tierName = tier ?? s.tier ?? "flex"
         guard let serviceTier = ServiceTier(rawValue: tierName) else { throw SluiceError(.usage, "--tier \(tierName): expected flex, standard or priority") }
@@ -122,9 +122,12 @@ struct RunCommand: AsyncParsableCommand {
                   key: String, environment: [String: String]) throws(SluiceError) -> RunOptions {
         let s = tmpl.settings
         let schemaValue = try schema.map { p throws(SluiceError) in try PromptTemplate.loadSchema(p) } ?? s.schema
-        let outputPath = output ?? EnrichmentJob.defaultOutputPath(for: input, format: outFormat)
-        let journalPath = journal ?? (outputPath == "-" ? input + ".sluice-journal" : outputPath + ".sluice-journal")
-        var o = RunOptions(inputPath: input, outputPath: outputPath, inputFormat: inFormat, outputFormat: outFormat, template: tmpl,
+        let outputPath = output ?? (input == "-" ? "-" : EnrichmentJob.defaultOutputPath(for: input, format: outFormat))
+        let journalPath = journal ?? (outputPath != "-" ? outputPath + ".sluice-journal" : input == "-" ? "sluice-stdin.sluice-journal" : input + ".sluice-journal")
+        // Standard input is spooled beside the journal: the merge pass reads the input twice,
+        // and a resumed run compares the new spool's identity with the journal's.
+        let inputPath = input == "-" ? try StdinSpool.spool(to: journalPath + ".input") : input
+        var o = RunOptions(inputPath: inputPath, outputPath: outputPath, inputFormat: inFormat, outputFormat: outFormat, template: tmpl,
                            schema: schemaValue, column: column ?? s.column ?? tmpl.name, model: model ?? s.model ?? "gemini-3-flash-preview",
                            tier: serviceTier, api: geminiAPI,
                            endpoint: endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://generativelanguage.googleapis.com",

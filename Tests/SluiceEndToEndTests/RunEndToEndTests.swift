@@ -207,6 +207,31 @@ struct RunEndToEndTests {
             #expect(rate.count == 2)
             if rate.count == 2 { #expect(rate[1].arrived - rate[0].arrived >= 0.2) }
             #expect(r.stderr.contains("records: 3 enriched, 1 failed"))
+            // Failed records are final: not sent again unless asked.
+            let again = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", api], environment: Self.env)
+            #expect(again.status == 2)
+            #expect(sim.simulator.stats().prompts[PromptHash.hex("nasty sim-fault:safety")]?.requests == 1)
+            let retry = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", api, "--retry-failed"], environment: Self.env)
+            #expect(retry.status == 2)
+            #expect(sim.simulator.stats().prompts[PromptHash.hex("nasty sim-fault:safety")]?.requests == 2)
+            #expect(sim.simulator.stats().prompts[PromptHash.hex("fine")]?.requests == 1)
+        }
+    }
+
+    @Test func stdinToStdout() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try dir.write("in.jsonl", #"{"q":"one"}"# + "\n" + #"{"q":"two"}"# + "\n")
+        let template = try dir.write("a.md", "Answer {{q}}")
+        try await SimulatorServer.withRunning(Self.jittery) { sim in
+            let args = ["run", "-", "--input-format", "jsonl", "-t", template, "--endpoint", sim.baseURL, "--journal", dir.path + "/j"]
+            let r = try await SluiceProcess(args, environment: Self.env, stdinFile: input).wait()
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout == #"{"q":"one","a":"\#(AnswerGenerator.text(for: "Answer one"))"}"# + "\n" + #"{"q":"two","a":"\#(AnswerGenerator.text(for: "Answer two"))"}"# + "\n")
+            let again = try await SluiceProcess(args, environment: Self.env, stdinFile: input).wait()
+            #expect(again.status == 0)
+            #expect(again.stdout == r.stdout)
+            #expect(sim.simulator.stats().totals.requests == 2)
         }
     }
 

@@ -25,7 +25,7 @@ final class SluiceProcess: @unchecked Sendable {
     private let outPath = NSTemporaryDirectory() + "sluice-out-\(UUID().uuidString)"
     private let errPath = NSTemporaryDirectory() + "sluice-err-\(UUID().uuidString)"
 
-    init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+    init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, stdinFile: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -39,7 +39,7 @@ final class SluiceProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: errPath, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdinFile.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
         try process.run()
     }
 

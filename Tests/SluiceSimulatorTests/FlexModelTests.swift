@@ -34,11 +34,15 @@ struct FlexModelTests {
 
     @Test func priorityOverItsCapacityIsServedAsStandard() async throws {
         var config = SimulatorConfiguration()
-        config.priority = .init(capacity: 1, queueLimit: 0, latency: .init(minimum: 0.3, median: 0.3, maximum: 0.3))
+        config.priority = .init(capacity: 1, queueLimit: 0, latency: .init(minimum: 1.5, median: 1.5, maximum: 1.5))
         config.standard = .init(capacity: 10, queueLimit: 10, latency: .zero)
         try await SimulatorServer.withRunning(config) { sim in
             async let first = Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("p1", tier: "priority"))
-            try await Task.sleep(for: .milliseconds(100))
+            // Wait until the first one holds the only priority slot, however loaded the machine is.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while sim.simulator.statsJSON()["queues"]?["priority"]?["in_service"] != 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let second = try await Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("p2", tier: "priority"))
             #expect(try await first.headers["x-gemini-service-tier"] == "priority")
             #expect(second.status == 200)

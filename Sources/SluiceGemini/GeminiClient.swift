@@ -108,6 +108,22 @@ public struct GeminiClient: Sendable {
         }
     }
 
+    /// Exact input tokens of a request from `:countTokens` (generateContent surface, no generation).
+    public func countTokens(_ request: GenerationRequest) async -> Result<Int, GeminiError> {
+        var inner = WireFormat.generateContentBody(request).objectValue ?? JSONObject()
+        inner["serviceTier"] = nil
+        inner["generationConfig"] = nil
+        inner["model"] = .string("models/\(request.model)")
+        let body: JSONValue = ["generateContentRequest": .object(inner)]
+        switch await post("\(configuration.baseURL)/v1beta/models/\(request.model):countTokens", body: body) {
+        case .success(let (value, _)):
+            guard let total = value["totalTokens"]?.intValue else { return .failure(GeminiError(.badAnswer, message: "countTokens returned no totalTokens")) }
+            return .success(total)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
     /// A schema answer must be JSON that conforms; a plain answer must not be empty.
     func check(_ result: GenerationResult, _ request: GenerationRequest) -> Result<GenerationResult, GeminiError> {
         if let schema = request.schema {

@@ -48,8 +48,8 @@ struct DemoCommand: AsyncParsableCommand {
                                      journalPath: output + ".sluice-journal")
             options.concurrency = 16
             options.restart = true
-            options.retry.baseDelay = 0.3
-            options.retry.maxDelay = 3
+            options.dispatch.retry.baseDelay = 0.3
+            options.dispatch.retry.maxDelay = 3
             options.system = template.settings.system
             options.maxOutputTokens = template.settings.maxOutputTokens
             let job = EnrichmentJob(options: options, logger: Logger(label: "sluice-demo"))

@@ -54,6 +54,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "First retry delay in seconds (doubles each attempt, full jitter).") var retryBaseDelay = 2.0
     @Option(help: "Longest retry delay in seconds.") var retryMaxDelay = 120.0
     @Option(help: "Seconds one request may take, body included (Flex: up to 15 minutes).") var requestTimeout = 1200.0
+    @Option(help: "Most seconds one record may spend retrying; past it the record stays pending (exit 75) or falls back.") var maxWait: Double?
+    @Option(help: "Opt-in fallback tier for records Flex keeps shedding: standard (full price; counted in the summary).") var fallback: String?
+    @Option(help: "Shed attempts before a record falls back (with --fallback).") var fallbackAfter = 3
+    @Option(help: "Client-side requests per minute (shared by all requests).") var rpm: Int?
+    @Option(help: "Client-side input tokens per minute (estimated before sending, corrected from usage).") var tpm: Int?
+    @Option(help: "Retries may be at most this fraction of the last minute's requests.") var retryBudget = 0.5
+    @Option(help: "Floor of the adaptive in-flight limit (its ceiling is --concurrency).") var minConcurrency = 4
+    @Option(help: "Stop (resumably, exit 75) before spending more than this many USD.") var maxCost: Double?
+    @Flag(help: "Send identical prompts separately instead of sharing one answer.") var noDedupe = false
+    @Option(help: "Write a JSON report (tokens and cost per tier billed, retries, dedupe, latency percentiles) to this file.") var report: String?
+    @Flag(help: "With --dry-run: count tokens exactly with the :countTokens API (one call per record, no generation).") var countTokens = false
     @Option(help: "Seconds between progress lines when stderr is not a terminal.") var progressInterval = 10.0
     @Option(help: "After Ctrl-C, seconds to wait for answers in flight before exiting (exit 75, resumable).") var gracePeriod = 60.0
     @Flag(name: .shortAndLong, help: "Log each retry and failure.") var verbose = false
@@ -66,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
     func execute() async -> Int32 {
         do {
             let options = try makeOptions()
-            if dryRun { return try DryRun.run(options) }
+            if dryRun { return try await DryRun.run(options) }
             var logger = Logger(label: "sluice")
             logger.logLevel = verbose ? .debug : .notice
             let job = EnrichmentJob(options: options, logger: logger)
@@ -86,6 +97,14 @@ struct RunCommand: AsyncParsableCommand {
             }
             let text = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((text + "\n").utf8))
+            if let report {
+                let json = RunReport.json(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, elapsed: reporter.elapsed)
+                do {
+                    try Data((JSONWriter.string(json) + "\n").utf8).write(to: URL(fileURLWithPath: report))
+                } catch {
+                    FileHandle.standardError.write(Data("sluice: error: cannot write the report \(report): \(error)\n".utf8))
+                }
+            }
             if let message = outcome.message { FileHandle.standardError.write(Data("sluice: \(message)\n".utf8)) }
             return outcome.exitCode.rawValue
         } catch let error as SluiceError {
@@ -141,9 +160,24 @@ struct RunCommand: AsyncParsableCommand {
         o.limit = limit
         o.overwriteColumns = overwriteColumns
         o.hasHeader = !noHeader
-        o.retry.maxAttempts = maxAttempts
-        o.retry.baseDelay = retryBaseDelay
-        o.retry.maxDelay = retryMaxDelay
+        o.dispatch.maxWait = maxWait
+        if let fallback {
+            guard let tier = ServiceTier(rawValue: fallback), tier != serviceTier else {
+                throw SluiceError(.usage, "--fallback \(fallback): expected a tier other than --tier (standard or priority)")
+            }
+            o.dispatch.fallbackTier = tier
+        }
+        o.dispatch.fallbackAfterShed = fallbackAfter
+        o.dispatch.requestsPerMinute = rpm
+        o.dispatch.tokensPerMinute = tpm
+        o.dispatch.retryBudgetRatio = retryBudget
+        o.dispatch.minConcurrency = minConcurrency
+        o.dispatch.maxCost = maxCost
+        o.dispatch.dedupe = !noDedupe
+        o.countTokens = countTokens
+        o.dispatch.retry.maxAttempts = maxAttempts
+        o.dispatch.retry.baseDelay = retryBaseDelay
+        o.dispatch.retry.maxDelay = retryMaxDelay
         o.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         o.system = s.system
         o.maxOutputTokens = s.maxOutputTokens

@@ -90,12 +90,13 @@ public struct EnrichmentJob: Sendable {
         var clientConfig = GeminiClient.Configuration(baseURL: options.endpoint, apiKey: options.apiKey, api: options.api)
         clientConfig.requestTimeout = options.requestTimeout
         let client = GeminiClient(configuration: clientConfig, httpClient: http)
+        let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
         var failure: SluiceError?
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
                 do {
-                    try await dispatch(finals: finals, client: client, writer: writer)
+                    try await dispatch(finals: finals, dispatcher: dispatcher, writer: writer)
                 } catch {
                     writer.close()
                     throw error
@@ -119,10 +120,16 @@ public struct EnrichmentJob: Sendable {
             return Outcome(exitCode: .resumable, message: "\(message). Answers so far are journaled; run the same command again later to resume.", journal: summary)
         case .interrupted?:
             return Outcome(exitCode: .resumable, message: "interrupted; answers so far are journaled; run the same command again to resume.", journal: summary)
+        case .budget(let message)?:
+            return Outcome(exitCode: .resumable, message: "\(message). Answers so far are journaled; raise --max-cost and run the same command again to go on.", journal: summary)
         case .fatal(let message)?:
             return Outcome(exitCode: .failure, message: message, journal: summary)
         case nil:
             break
+        }
+        let waited = counters.snapshot.waitBudgetExceeded
+        if waited > 0 {
+            return Outcome(exitCode: .resumable, message: "\(waited) record(s) ran out of --max-wait and are still pending; run the same command again to resume (or pass --fallback standard).", journal: summary)
         }
         let path = try merge(journal: journal, inputColumns: inputColumns)
         let final = try journal.summary()
@@ -131,7 +138,7 @@ public struct EnrichmentJob: Sendable {
 
     // MARK: - Pass 1
 
-    func dispatch(finals: RecordSet, client: GeminiClient, writer: JournalWriter) async throws {
+    func dispatch(finals: RecordSet, dispatcher: Dispatcher, writer: JournalWriter) async throws {
         let reader = try openReader()
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
@@ -153,7 +160,7 @@ public struct EnrichmentJob: Sendable {
                     counters.update { $0.alreadyDone += 1 }
                     continue
                 }
-                while running >= options.concurrency {
+                while running >= dispatcher.currentLimit {
                     try await group.next()
                     running -= 1
                 }
@@ -168,7 +175,7 @@ public struct EnrichmentJob: Sendable {
                     continue
                 }
                 let prompt = options.template.render(record)
-                group.addTask { try await process(number: number, offset: offset, prompt: prompt, client: client, writer: writer) }
+                group.addTask { try await process(number: number, offset: offset, prompt: prompt, dispatcher: dispatcher, writer: writer) }
                 running += 1
             }
             counters.update { $0.total = stop.isSet || badInput != nil ? nil : total }
@@ -177,86 +184,45 @@ public struct EnrichmentJob: Sendable {
         }
     }
 
-    /// Sends one record until it has a final state, or the run stops.
-    func process(number: Int, offset: Int64, prompt: String, client: GeminiClient, writer: JournalWriter) async throws {
-        let request = options.request(prompt: prompt)
+    /// Resolves one record and journals the outcome; a pending record is left for the next run.
+    func process(number: Int, offset: Int64, prompt: String, dispatcher: Dispatcher, writer: JournalWriter) async throws {
         let hash = StableHash.hex(prompt)
         var inFlight = RecordUpdate(number: number, byteOffset: offset, state: .inFlight)
         inFlight.promptHash = hash
         writer.submit(inFlight)
         counters.update { $0.inFlight += 1 }
         defer { counters.update { $0.inFlight -= 1 } }
-        var attempt = 0
-        var wasted = TokenUsage()
-        var generator = SystemRandomNumberGenerator()
-        while true {
-            attempt += 1
-            let started = ContinuousClock.now
-            counters.update { $0.requests += 1 }
-            let result = await client.generate(request)
-            switch result {
-            case .success(let answer):
-                var update = RecordUpdate(number: number, byteOffset: offset, state: .done)
-                update.answer = answer.text
-                update.attempts = attempt
+        switch await dispatcher.resolve(prompt: prompt) {
+        case .answered(let answer, let attempts, let wasted, let tier, let shared):
+            var update = RecordUpdate(number: number, byteOffset: offset, state: .done)
+            update.answer = answer.text
+            update.attempts = attempts
+            if !shared {
                 update.inputTokens = answer.usage.input + wasted.input
                 update.outputTokens = answer.usage.output + wasted.output
                 update.thoughtTokens = answer.usage.thought + wasted.thought
-                update.servedTier = (answer.servedTier ?? options.tier).rawValue
-                update.promptHash = hash
-                if answer.completion == .truncated { update.note = "answer cut at max_output_tokens" }
-                try await writer.commit(update)
-                let seconds = (ContinuousClock.now - started).seconds
-                counters.update {
-                    $0.done += 1
-                    $0.usage += answer.usage
-                    $0.usageByTier[answer.servedTier ?? options.tier, default: TokenUsage()] += answer.usage
-                    $0.answersByTier[answer.servedTier ?? options.tier, default: 0] += 1
-                    $0.latencies.append(seconds)
-                }
-                return
-            case .failure(let error):
-                if let used = error.usage {
-                    wasted += used
-                    counters.update {
-                        $0.usage += used
-                        $0.usageByTier[options.tier, default: TokenUsage()] += used
-                    }
-                }
-                counters.update {
-                    if error.kind == .shed { $0.shed += 1 }
-                    if error.kind == .rateLimited { $0.rateLimited += 1 }
-                }
-                switch error.kind {
-                case .dailyQuota, .billing:
-                    stop.stop(.quota("stopped: \(error.kind == .dailyQuota ? "daily quota exhausted" : "billing: \(error.message)")"))
-                    return
-                case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
-                    stop.stop(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
-                    return
-                default:
-                    break
-                }
-                if !stop.isSet, let delay = options.retry.delay(afterAttempt: attempt, error: error, uniform: Double.random(in: 0..<1, using: &generator)) {
-                    counters.update { $0.retries += 1 }
-                    logger.debug("record \(number): attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
-                    try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-                    if stop.isSet { return }
-                    continue
-                }
-                if stop.isSet { return }
-                var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
-                update.error = attempt > 1 ? "\(error) (after \(attempt) attempts)" : error.description
-                update.attempts = attempt
-                update.inputTokens = wasted.input
-                update.outputTokens = wasted.output
-                update.thoughtTokens = wasted.thought
-                update.promptHash = hash
-                try await writer.commit(update)
-                counters.update { $0.failed += 1 }
-                logger.info("record \(number) failed: \(update.error ?? "")")
-                return
             }
+            update.servedTier = tier.rawValue
+            update.promptHash = hash
+            var notes: [String] = []
+            if answer.completion == .truncated { notes.append("answer cut at max_output_tokens") }
+            if shared { notes.append("answer shared with an identical prompt") }
+            update.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+            try await writer.commit(update)
+            counters.update { $0.done += 1 }
+        case .failed(let error, let attempts, let wasted):
+            var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
+            update.error = attempts > 1 ? "\(error) (after \(attempts) attempts)" : error.description
+            update.attempts = attempts
+            update.inputTokens = wasted.input
+            update.outputTokens = wasted.output
+            update.thoughtTokens = wasted.thought
+            update.promptHash = hash
+            try await writer.commit(update)
+            counters.update { $0.failed += 1 }
+            logger.info("record \(number) failed: \(update.error ?? "")")
+        case .pending:
+            break
         }
     }
 

@@ -17,6 +17,14 @@ public final class RunCounters: Sendable {
         public var usageByTier: [ServiceTier: TokenUsage] = [:]
         public var answersByTier: [ServiceTier: Int] = [:]
         public var latencies: [Double] = []
+        /// The adaptive in-flight limit now.
+        public var limit = 0
+        /// Requests not sent because an identical prompt's answer was shared.
+        public var dedupeSaved = 0
+        /// Answers obtained at the fallback tier after Flex shed them.
+        public var fallbacks = 0
+        /// Records left pending because their wait budget ran out.
+        public var waitBudgetExceeded = 0
     }
 
     private let state = Mutex(Snapshot())

@@ -23,9 +23,11 @@ public struct RunOptions: Sendable {
     public var restart = false
     public var retryFailed = false
     public var dryRun = false
+    /// With `dryRun`: ask `:countTokens` for each prompt instead of estimating.
+    public var countTokens = false
     public var limit: Int?
     public var overwriteColumns = false
-    public var retry = RetryPolicy()
+    public var dispatch = DispatchPolicy()
     public var requestTimeout: Duration = .seconds(20 * 60)
     public var hasHeader = true
     public var system: String?

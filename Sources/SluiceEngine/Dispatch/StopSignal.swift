@@ -6,6 +6,8 @@ public enum StopReason: Sendable, Equatable {
     case quota(String)
     /// SIGINT/SIGTERM: resumable (exit 75).
     case interrupted
+    /// `--max-cost` reached: resumable with a larger budget (exit 75).
+    case budget(String)
     /// The job cannot work as configured (bad key, unknown model): exit 1.
     case fatal(String)
 }

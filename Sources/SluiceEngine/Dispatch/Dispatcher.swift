@@ -1,0 +1,232 @@
+import Foundation
+import Logging
+import SluiceGemini
+import SluiceJSON
+import Synchronization
+
+/// Sends the job's requests: an AIMD in-flight limit, RPM/TPM buckets and pauses after 429s
+/// that name a delay, backoff with a retry budget, per-record attempt and wait budgets, opt-in
+/// fallback to another tier, dedupe of identical prompts, and a cost cap. One call of `resolve`
+/// per record; the job journals what it returns.
+public final class Dispatcher: Sendable {
+    /// What became of one record's request.
+    public enum Resolution: Sendable {
+        case answered(GenerationResult, attempts: Int, wasted: TokenUsage, tier: ServiceTier, shared: Bool)
+        case failed(GeminiError, attempts: Int, wasted: TokenUsage)
+        /// Not answered in this run (stop, wait budget): stays pending for the next run.
+        case pending
+    }
+
+    struct State: Sendable {
+        var limit: AdaptiveLimit
+        var minLimitSeen: Int
+        var rates: RateBudget
+        var retries: RetryBudget
+        var waiters: [String: [CheckedContinuation<Resolution?, Never>]] = [:]
+        var spent = 0.0
+        var reserved = 0.0
+        var averageOutput = 256.0
+        var answersSeen = 0
+    }
+
+    let client: GeminiClient
+    let options: RunOptions
+    let policy: DispatchPolicy
+    let counters: RunCounters
+    let stop: StopSignal
+    let logger: Logger
+    private let state: Mutex<State>
+    private let started = ContinuousClock.now
+
+    init(client: GeminiClient, options: RunOptions, counters: RunCounters, stop: StopSignal, logger: Logger) {
+        self.client = client
+        self.options = options
+        self.policy = options.dispatch
+        self.counters = counters
+        self.stop = stop
+        self.logger = logger
+        let limit = AdaptiveLimit(floor: min(options.dispatch.minConcurrency, options.concurrency), ceiling: options.concurrency,
+                                  window: options.dispatch.overloadWindow)
+        state = Mutex(State(limit: limit, minLimitSeen: limit.current,
+                            rates: RateBudget(requestsPerMinute: options.dispatch.requestsPerMinute, tokensPerMinute: options.dispatch.tokensPerMinute),
+                            retries: RetryBudget(ratio: options.dispatch.retryBudgetRatio, minimum: options.dispatch.retryBudgetMinimum)))
+        counters.update { $0.limit = limit.current }
+    }
+
+    var now: Double { (ContinuousClock.now - started).seconds }
+
+    /// The in-flight limit now.
+    public var currentLimit: Int { state.withLock { $0.limit.current } }
+
+    /// Resolves one record's prompt; identical prompts in flight share one request.
+    func resolve(prompt: String) async -> Resolution {
+        let key = StableHash.hex(prompt)
+        if policy.dedupe {
+            let shared: Resolution? = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution?, Never>) in
+                let leader = state.withLock { s -> Bool in
+                    if s.waiters[key] != nil {
+                        s.waiters[key]!.append(continuation)
+                        return false
+                    }
+                    s.waiters[key] = []
+                    return true
+                }
+                if leader { continuation.resume(returning: nil) }
+            }
+            if let shared {
+                if case .answered = shared { counters.update { $0.dedupeSaved += 1 } }
+                return shared
+            }
+        }
+        let resolution = await attempts(prompt: prompt)
+        if policy.dedupe {
+            let followers = state.withLock { $0.waiters.removeValue(forKey: key) ?? [] }
+            let forFollowers: Resolution
+            switch resolution {
+            case .answered(let r, _, _, let tier, _): forFollowers = .answered(r, attempts: 0, wasted: TokenUsage(), tier: tier, shared: true)
+            case .failed(let e, _, _): forFollowers = .failed(e, attempts: 0, wasted: TokenUsage())
+            case .pending: forFollowers = .pending
+            }
+            for f in followers { f.resume(returning: forFollowers) }
+        }
+        return resolution
+    }
+
+    /// The attempt loop for one request.
+    func attempts(prompt: String) async -> Resolution {
+        var request = options.request(prompt: prompt)
+        let estimate = (prompt.unicodeScalars.count + (options.system?.unicodeScalars.count ?? 0) + 3) / 4
+        let firstAttempt = now
+        var attempt = 0
+        var shedCount = 0
+        var wasted = TokenUsage()
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            guard await admit(tokens: estimate, tier: request.tier) else { return .pending }
+            attempt += 1
+            let sent = ContinuousClock.now
+            counters.update { $0.requests += 1 }
+            state.withLock { $0.retries.recordRequest(now: now) }
+            let result = await client.generate(request)
+            let cost = reservedCost(tokens: estimate, tier: request.tier)
+            switch result {
+            case .success(let answer):
+                let tier = answer.servedTier ?? request.tier
+                let actual = PriceTable.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
+                state.withLock { s in
+                    s.limit.onAnswer()
+                    s.rates.correct(estimated: estimate, actual: answer.usage.input)
+                    s.reserved -= cost
+                    s.spent += actual
+                    s.answersSeen += 1
+                    s.averageOutput += (Double(answer.usage.output + answer.usage.thought) - s.averageOutput) / Double(min(s.answersSeen, 100))
+                }
+                let seconds = (ContinuousClock.now - sent).seconds
+                counters.update {
+                    $0.usage += answer.usage
+                    $0.usageByTier[tier, default: TokenUsage()] += answer.usage
+                    $0.answersByTier[tier, default: 0] += 1
+                    $0.latencies.append(seconds)
+                    if request.tier != options.tier { $0.fallbacks += 1 }
+                }
+                return .answered(answer, attempts: attempt, wasted: wasted, tier: tier, shared: false)
+            case .failure(let error):
+                let used = error.usage ?? TokenUsage()
+                wasted += used
+                let usedCost = PriceTable.cost(model: options.model, tier: request.tier, usage: used) ?? 0
+                let decreased = state.withLock { s -> Bool in
+                    s.reserved -= cost
+                    s.spent += usedCost
+                    var down = false
+                    if error.kind == .shed || error.kind == .rateLimited {
+                        down = s.limit.onOverload(now: now)
+                        s.minLimitSeen = min(s.minLimitSeen, s.limit.current)
+                    }
+                    if error.kind == .rateLimited, let delay = error.retryAfter { s.rates.pause(for: delay, now: now) }
+                    return down
+                }
+                counters.update {
+                    $0.usage += used
+                    $0.usageByTier[request.tier, default: TokenUsage()] += used
+                    if error.kind == .shed { $0.shed += 1 }
+                    if error.kind == .rateLimited { $0.rateLimited += 1 }
+                    if decreased { $0.limit = self.currentLimit }
+                }
+                if error.kind == .shed { shedCount += 1 }
+                switch error.kind {
+                case .dailyQuota, .billing:
+                    stop.stop(.quota("stopped: \(error.kind == .dailyQuota ? "daily quota exhausted" : "billing: \(error.message)")"))
+                    return .pending
+                case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
+                    stop.stop(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
+                    return .pending
+                default: break
+                }
+                if stop.isSet { return .pending }
+                guard var delay = policy.retry.delay(afterAttempt: attempt, error: error, uniform: Double.random(in: 0..<1, using: &generator)) else {
+                    return .failed(error, attempts: attempt, wasted: wasted)
+                }
+                if let fallback = policy.fallbackTier, request.tier != fallback, error.kind == .shed, shedCount >= policy.fallbackAfterShed {
+                    logger.info("falling back to \(fallback.rawValue) after \(shedCount) shed attempts")
+                    request.tier = fallback
+                    delay = 0
+                }
+                if let maxWait = policy.maxWait, now - firstAttempt + delay > maxWait {
+                    if let fallback = policy.fallbackTier, request.tier != fallback {
+                        request.tier = fallback
+                        delay = 0
+                    } else {
+                        counters.update { $0.waitBudgetExceeded += 1 }
+                        return .pending
+                    }
+                }
+                counters.update { $0.retries += 1 }
+                logger.debug("attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
+                if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+                // The retry budget: wait (not fail) while retries would exceed their share.
+                while !state.withLock({ $0.retries.tryRetry(now: now) }) {
+                    if stop.isSet { return .pending }
+                    if let maxWait = policy.maxWait, now - firstAttempt > maxWait {
+                        counters.update { $0.waitBudgetExceeded += 1 }
+                        return .pending
+                    }
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+                if stop.isSet { return .pending }
+            }
+        }
+    }
+
+    /// Waits for the rate buckets and the cost cap; false when the run is stopping.
+    func admit(tokens: Int, tier: ServiceTier) async -> Bool {
+        while true {
+            if stop.isSet { return false }
+            let wait = state.withLock { $0.rates.reserve(tokens: tokens, now: now) }
+            if wait <= 0 { break }
+            try? await Task.sleep(for: .milliseconds(Int64(min(wait, 5) * 1000) + 1))
+        }
+        if let cap = policy.maxCost {
+            let cost = reservedCost(tokens: tokens, tier: tier)
+            let over = state.withLock { s -> Bool in
+                if s.spent + s.reserved + cost > cap { return true }
+                s.reserved += cost
+                return false
+            }
+            if over {
+                stop.stop(.budget(String(format: "stopped before exceeding --max-cost $%.2f", cap)))
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Expected cost of one request: estimated input plus the average output seen so far.
+    func reservedCost(tokens: Int, tier: ServiceTier) -> Double {
+        guard policy.maxCost != nil else { return 0 }
+        let output = state.withLock { $0.averageOutput }
+        return PriceTable.cost(model: options.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
+    }
+
+    /// The lowest the adaptive limit went.
+    var minimumLimit: Int { state.withLock { $0.minLimitSeen } }
+}

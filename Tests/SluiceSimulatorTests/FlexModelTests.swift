@@ -59,12 +59,15 @@ struct FlexModelTests {
             let url = "\(sim.baseURL)/v1beta/models/gemini-x:generateContent"
             var statuses: [Int] = []
             var limited: WireResponse?
-            for i in 0..<3 {
+            // Windows are fixed from the simulator's start: on a loaded machine the first requests
+            // may straddle a boundary, so send until the limit bites (at most two windows' worth).
+            for i in 0..<6 where limited == nil {
                 let r = try await Wire.send(url, body: Self.gc("rpm \(i)"))
                 statuses.append(r.status)
                 if r.status == 429 { limited = r }
             }
-            #expect(statuses == [200, 200, 429])
+            let served = statuses.filter { $0 == 200 }.count
+            #expect(statuses.last == 429 && served >= 2 && served <= 4, "statuses: \(statuses)")
             let error = try #require(limited?.json["error"])
             #expect(error["status"] == "RESOURCE_EXHAUSTED")
             let details = try #require(error["details"]?.arrayValue)

@@ -10,7 +10,7 @@ public struct AdaptiveLimit: Sendable, Equatable {
     /// congestion event seen by requests already in flight).
     public var window: Double
     /// Added per round trip's worth of answers (increase per answer = `increase / limit`).
-    public var increase: Double = 4
+    public var increase: Double = 1
 
     public private(set) var value: Double
     private var lastDecrease: Double = -.infinity
@@ -29,12 +29,15 @@ public struct AdaptiveLimit: Sendable, Equatable {
         value = min(Double(ceiling), value + increase / max(1, value))
     }
 
-    /// A 503 or 429 at time `now` (seconds); true when the limit went down.
+    /// A 503 or 429 at time `now` (seconds), with `inFlight` requests still on the wire; true
+    /// when the limit went down. The decrease starts from what was really on the wire: a limit
+    /// far above the load it allowed says nothing about capacity.
     @discardableResult
-    public mutating func onOverload(now: Double) -> Bool {
+    public mutating func onOverload(now: Double, inFlight: Int? = nil) -> Bool {
         guard now - lastDecrease >= window else { return false }
         lastDecrease = now
-        value = max(Double(floor), value * backoff)
+        let base = inFlight.map { min(value, Double($0)) } ?? value
+        value = max(Double(floor), base * backoff)
         return true
     }
 }

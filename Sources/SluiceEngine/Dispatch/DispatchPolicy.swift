@@ -16,8 +16,9 @@ public struct DispatchPolicy: Sendable, Equatable {
     public var retryBudgetMinimum = 20
     /// Floor of the adaptive in-flight limit; its ceiling is `--concurrency`.
     public var minConcurrency = 4
-    /// Seconds within which further overload signals count as the same event.
-    public var overloadWindow = 5.0
+    /// Seconds within which further overload signals count as the same event: about the round
+    /// trip of a shed request (503s come back fast even when answers take minutes).
+    public var overloadWindow = 1.0
     /// Stop (resumably) before spending more than this many USD.
     public var maxCost: Double? = nil
     /// Send identical rendered prompts once and share the answer.

@@ -26,7 +26,28 @@ public final class Dispatcher: Sendable {
         var spent = 0.0
         var reserved = 0.0
         var averageOutput = 256.0
+        /// Smoothed seconds a shed or rate-limited attempt takes to come back.
+        var overloadTurnaround: Double?
         var answersSeen = 0
+        /// Requests on the wire, and attempts waiting for a permit (FIFO from `permitHead`).
+        var onWire = 0
+        var permitWaiters: [CheckedContinuation<Void, Never>] = []
+        var permitHead = 0
+
+        /// Hands free permits to waiters in arrival order; returns who to wake.
+        mutating func grantPermits() -> [CheckedContinuation<Void, Never>] {
+            var wake: [CheckedContinuation<Void, Never>] = []
+            while onWire < limit.current, permitHead < permitWaiters.count {
+                wake.append(permitWaiters[permitHead])
+                permitHead += 1
+                onWire += 1
+            }
+            if permitHead > 1024, permitHead * 2 > permitWaiters.count {
+                permitWaiters.removeFirst(permitHead)
+                permitHead = 0
+            }
+            return wake
+        }
     }
 
     let client: GeminiClient
@@ -57,6 +78,32 @@ public final class Dispatcher: Sendable {
 
     /// The in-flight limit now.
     public var currentLimit: Int { state.withLock { $0.limit.current } }
+
+    /// Waits until fewer requests than the adaptive limit are on the wire. Records sleeping in
+    /// backoff hold no permit, so a lower limit really lowers the load on the service.
+    func acquirePermit() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.onWire < s.limit.current, s.permitHead == s.permitWaiters.count {
+                    s.onWire += 1
+                    return true
+                }
+                s.permitWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        counters.update { $0.inFlight += 1 }
+    }
+
+    func releasePermit() {
+        let wake = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.onWire -= 1
+            return s.grantPermits()
+        }
+        counters.update { $0.inFlight -= 1 }
+        for w in wake { w.resume() }
+    }
 
     /// Resolves one record's prompt; identical prompts in flight share one request.
     func resolve(prompt: String) async -> Resolution {
@@ -102,27 +149,36 @@ public final class Dispatcher: Sendable {
         var wasted = TokenUsage()
         var generator = SystemRandomNumberGenerator()
         while true {
-            guard await admit(tokens: estimate, tier: request.tier) else { return .pending }
+            await acquirePermit()
+            guard await admit(tokens: estimate, tier: request.tier) else {
+                releasePermit()
+                return .pending
+            }
             attempt += 1
             let sent = ContinuousClock.now
             counters.update { $0.requests += 1 }
             state.withLock { $0.retries.recordRequest(now: now) }
             let result = await client.generate(request)
+            releasePermit()
             let cost = reservedCost(tokens: estimate, tier: request.tier)
             switch result {
             case .success(let answer):
                 let tier = answer.servedTier ?? request.tier
                 let actual = PriceTable.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
-                state.withLock { s in
+                let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
                     s.limit.onAnswer()
                     s.rates.correct(estimated: estimate, actual: answer.usage.input)
                     s.reserved -= cost
                     s.spent += actual
                     s.answersSeen += 1
                     s.averageOutput += (Double(answer.usage.output + answer.usage.thought) - s.averageOutput) / Double(min(s.answersSeen, 100))
+                    return s.grantPermits()
                 }
+                for w in grown { w.resume() }
                 let seconds = (ContinuousClock.now - sent).seconds
+                let limitNow = currentLimit
                 counters.update {
+                    $0.limit = limitNow
                     $0.usage += answer.usage
                     $0.usageByTier[tier, default: TokenUsage()] += answer.usage
                     $0.answersByTier[tier, default: 0] += 1
@@ -139,7 +195,12 @@ public final class Dispatcher: Sendable {
                     s.spent += usedCost
                     var down = false
                     if error.kind == .shed || error.kind == .rateLimited {
-                        down = s.limit.onOverload(now: now)
+                        // One decrease per overload round trip (capped by the policy's window).
+                        let took = (ContinuousClock.now - sent).seconds
+                        let turnaround = s.overloadTurnaround.map { $0 + (took - $0) / 8 } ?? took
+                        s.overloadTurnaround = turnaround
+                        s.limit.window = min(policy.overloadWindow, max(0.02, 2 * turnaround))
+                        down = s.limit.onOverload(now: now, inFlight: s.onWire + 1)
                         s.minLimitSeen = min(s.minLimitSeen, s.limit.current)
                     }
                     if error.kind == .rateLimited, let delay = error.retryAfter { s.rates.pause(for: delay, now: now) }
@@ -184,7 +245,8 @@ public final class Dispatcher: Sendable {
                 logger.debug("attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
                 if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
                 // The retry budget: wait (not fail) while retries would exceed their share.
-                while !state.withLock({ $0.retries.tryRetry(now: now) }) {
+                // With nothing on the wire a retry is always allowed: idling is not hammering.
+                while !state.withLock({ $0.onWire == 0 || $0.retries.tryRetry(now: now) }) {
                     if stop.isSet { return .pending }
                     if let maxWait = policy.maxWait, now - firstAttempt > maxWait {
                         counters.update { $0.waitBudgetExceeded += 1 }

@@ -160,7 +160,9 @@ public struct EnrichmentJob: Sendable {
                     counters.update { $0.alreadyDone += 1 }
                     continue
                 }
-                while running >= dispatcher.currentLimit {
+                // Records in process (on the wire or in backoff) are bounded by the ceiling, which
+                // bounds memory; the dispatcher's adaptive limit bounds requests on the wire.
+                while running >= options.concurrency {
                     try await group.next()
                     running -= 1
                 }
@@ -190,8 +192,6 @@ public struct EnrichmentJob: Sendable {
         var inFlight = RecordUpdate(number: number, byteOffset: offset, state: .inFlight)
         inFlight.promptHash = hash
         writer.submit(inFlight)
-        counters.update { $0.inFlight += 1 }
-        defer { counters.update { $0.inFlight -= 1 } }
         switch await dispatcher.resolve(prompt: prompt) {
         case .answered(let answer, let attempts, let wasted, let tier, let shared):
             var update = RecordUpdate(number: number, byteOffset: offset, state: .done)

@@ -1,0 +1,220 @@
+import Foundation
+import SluiceEngine
+import SluiceFormats
+import SluiceJSON
+import SluiceSimulator
+import Testing
+
+/// Flex dispatch as the simulator sees it: pauses after 429, fallback, dedupe, budgets, quota.
+@Suite("Flex dispatch end to end")
+struct DispatchEndToEndTests {
+    static let env = ["GEMINI_API_KEY": "sim-test-key"]
+
+    static func input(_ dir: Scratch, _ n: Int, distinct: Int? = nil) throws -> String {
+        var text = "text\n"
+        for i in 1...n { text += "row \((i - 1) % (distinct ?? n) + 1)\n" }
+        return try dir.write("in.csv", text)
+    }
+
+    static func report(_ dir: Scratch) throws -> JSONValue { try JSONParser.parse(dir.read("report.json")) }
+
+    @Test func noRequestFollowsA429BeforeItsRetryDelay() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 20)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        config.rateLimits.rpm = 8
+        config.rateLimits.window = 3
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", "generate-content",
+                                                 "--concurrency", "4", "--retry-base-delay", "0.05", "--report", dir.path + "/report.json"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            let events = sim.simulator.events()
+            let limited = events.filter { $0.outcome == "rate_limited" }
+            #expect(!limited.isEmpty)
+            for hit in limited {
+                // The advertised delay is what is left of the simulator's 3 s window. Requests the
+                // client had already sent when the 429 reached it may land up to ~0.2 s later.
+                let windowEnd = (hit.arrived / 3).rounded(.down) * 3 + 3
+                let early = events.filter { $0.arrived > hit.arrived + 0.2 && $0.arrived < windowEnd - 0.02 }
+                #expect(early.isEmpty, "requests at \(early.map(\.arrived)) came within the retry delay of the 429 at \(hit.arrived)")
+            }
+            let report = try Self.report(dir)
+            #expect(report["rate_limited"]?.intValue == limited.count)
+            #expect(report["requests"]?.intValue == events.count)
+        }
+    }
+
+    @Test func clientSideRPMKeepsUnderTheLimitWithoutAny429() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 12)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        config.rateLimits.rpm = 300
+        try await SimulatorServer.withRunning(config) { sim in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--rpm", "300"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(sim.simulator.stats().totals.rateLimited == 0)
+            // 12 requests at 300/min from a full bucket: no wait needed; the bucket does not slow a small job.
+            #expect(clock.now - start < .seconds(30))
+        }
+    }
+
+    @Test func fallbackToStandardAfterShedAttemptsIsCountedAndBilledAtStandard() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 12)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.flex = .init(capacity: 1, queueLimit: 0, latency: .init(minimum: 0.3, median: 0.3, maximum: 0.3))
+        config.standard = .init(capacity: 100, queueLimit: 100, latency: .init(minimum: 0.01, median: 0.02, maximum: 0.05))
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "12",
+                                                 "--fallback", "standard", "--fallback-after", "1", "--retry-base-delay", "0.05",
+                                                 "--report", dir.path + "/report.json"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            let served = sim.simulator.stats().servedByTier
+            let report = try Self.report(dir)
+            #expect((served["standard"] ?? 0) > 0)
+            #expect(report["fallback_answers"]?.intValue == served["standard"])
+            #expect(report["by_tier"]?["standard"]?["answers"]?.intValue == served["standard"])
+            #expect(report["by_tier"]?["flex"]?["answers"]?.intValue == served["flex"])
+            #expect(r.stderr.contains("fallback: \(served["standard"] ?? 0) record(s)"))
+        }
+    }
+
+    @Test func identicalPromptsAreSentOnce() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 40, distinct: 5)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.flex = .init(capacity: 100, queueLimit: 100, latency: .init(minimum: 0.1, median: 0.2, maximum: 0.4))
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--report", dir.path + "/report.json"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(sim.simulator.stats().totals.requests == 5)
+            #expect(try Self.report(dir)["dedupe_calls_saved"]?.intValue == 35)
+            let reader = try CSVReader(try FileByteSource(path: dir.path + "/in.enriched.csv"))
+            var n = 0
+            while let row = try reader.next() {
+                n += 1
+                #expect(row.fields["t"] == .string(AnswerGenerator.text(for: row.fields["text"]!.stringValue!)))
+            }
+            #expect(n == 40)
+        }
+    }
+
+    @Test func dailyQuotaStopsWith75AndTheSameCommandResumes() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 20)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        config.rateLimits.rpd = 8
+        try await SimulatorServer.withRunning(config) { sim in
+            let args = ["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "2"]
+            let first = try await SluiceProcess.run(args, environment: Self.env)
+            #expect(first.status == 75, "\(first.stderr)")
+            #expect(first.stderr.contains("daily quota exhausted"))
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/in.enriched.csv"))
+            let answered = sim.simulator.stats().totals.answers
+            #expect(answered == 8)
+            sim.simulator.reset()  // a new quota day
+            let second = try await SluiceProcess.run(args, environment: Self.env)
+            #expect(second.status == 75)
+            sim.simulator.reset()
+            let third = try await SluiceProcess.run(args, environment: Self.env)
+            #expect(third.status == 0, "\(third.stderr)")
+            #expect(sim.simulator.stats().totals.answers == 4)
+            #expect(dir.read("in.enriched.csv").split(separator: "\n").count == 21)
+        }
+    }
+
+    @Test func maxCostStopsResumablyBeforeTheBudget() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 50)
+        let template = try dir.write("t.md", "{{text}} " + String(repeating: "padding ", count: 200))
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        try await SimulatorServer.withRunning(config) { sim in
+            let small = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "2", "--max-cost", "0.002",
+                                                     "--report", dir.path + "/report.json"], environment: Self.env)
+            #expect(small.status == 75, "\(small.stderr)")
+            #expect(small.stderr.contains("--max-cost"))
+            let spent = try #require(try Self.report(dir)["cost_usd"]?.doubleValue)
+            #expect(spent <= 0.002)
+            #expect(spent > 0)
+            let rest = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL], environment: Self.env)
+            #expect(rest.status == 0, "\(rest.stderr)")
+        }
+    }
+
+    @Test func dryRunSendsNothingAndCountTokensAsksTheAPI() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 10)
+        let template = try dir.write("t.md", "Say something about {{text}}")
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        try await SimulatorServer.withRunning(config) { sim in
+            let dry = try await SluiceProcess.run(["run", input, "-t", template, "--dry-run", "--endpoint", sim.baseURL], environment: Self.env)
+            #expect(dry.status == 0, "\(dry.stderr)")
+            #expect(dry.stderr.contains("10 records"))
+            #expect(dry.stderr.contains("at flex") && dry.stderr.contains("at standard"))
+            #expect(sim.simulator.stats().totals.requests == 0)
+            let counted = try await SluiceProcess.run(["run", input, "-t", template, "--dry-run", "--count-tokens", "--endpoint", sim.baseURL], environment: Self.env)
+            #expect(counted.status == 0, "\(counted.stderr)")
+            let expected = (1...10).map { AnswerGenerator.tokens("Say something about row \($0)") }.reduce(0, +)
+            #expect(counted.stderr.contains("\(expected) input tokens (counted by :countTokens)"))
+            #expect(sim.simulator.statsJSON()["count_tokens_calls"] == 10)
+            #expect(sim.simulator.stats().totals.requests == 0)
+        }
+    }
+
+    @Test func longAnswersFollowContinuationAndSumUsage() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 5)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.timeScale = 0
+        config.decodeLimitTokens = 2
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--report", dir.path + "/report.json"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            let reader = try CSVReader(try FileByteSource(path: dir.path + "/in.enriched.csv"))
+            while let row = try reader.next() { #expect(row.fields["t"] == .string(AnswerGenerator.text(for: row.fields["text"]!.stringValue!))) }
+            let stats = sim.simulator.stats()
+            #expect(stats.totals.requests > 5)
+            let report = try Self.report(dir)
+            #expect(report["tokens"]?["input"]?.intValue == stats.totals.inputTokens)
+            #expect(report["tokens"]?["output"]?.intValue == stats.totals.outputTokens)
+        }
+    }
+
+    @Test func sheddingShrinksTheInFlightLimit() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try Self.input(dir, 60)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = SimulatorConfiguration()
+        config.flex = .init(capacity: 4, queueLimit: 4, latency: .init(minimum: 0.1, median: 0.2, maximum: 0.3))
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "64", "--retry-base-delay", "0.05", "--retry-max-delay", "1",
+                                                 "--report", dir.path + "/report.json"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            let report = try Self.report(dir)
+            #expect((report["shed"]?.intValue ?? 0) > 0)
+            #expect((report["final_concurrency_limit"]?.intValue ?? 64) < 64)
+        }
+    }
+}

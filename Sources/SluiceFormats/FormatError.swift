@@ -23,6 +23,8 @@ public struct FormatError: Error, Sendable, CustomStringConvertible, Equatable {
     public var record: Int?
     public var line: Int?
     public var byteOffset: Int64?
+    /// The bad record as read (lossily decoded), for the dead-letter file.
+    public var text: String?
 
     public init(_ code: Code, _ message: String, file: String, record: Int? = nil, line: Int? = nil, byteOffset: Int64? = nil) {
         self.code = code
@@ -31,6 +33,16 @@ public struct FormatError: Error, Sendable, CustomStringConvertible, Equatable {
         self.record = record
         self.line = line
         self.byteOffset = byteOffset
+    }
+
+    /// True when the error is about one record and the reader has moved past it: with
+    /// `--on-bad-record skip` reading goes on with the next record.
+    public var isRecordLevel: Bool {
+        guard record != nil else { return false }
+        switch code {
+        case .unterminatedQuote, .invalidUTF8, .fieldTooLarge, .recordTooLarge, .raggedRow, .notAnObject, .invalidJSON: return true
+        default: return false
+        }
     }
 
     /// `data.csv: record 17 (line 18, byte 2041): unterminated quoted field`

@@ -35,10 +35,11 @@ public struct GeminiClient: Sendable {
 
     /// An `HTTPClient` whose pool holds `connections` connections per host, so a wide in-flight
     /// limit is not throttled (or failed with pool timeouts) inside the client.
-    public static func makeHTTPClient(connections: Int) -> HTTPClient {
+    /// `requestTimeout` is also the read timeout: a Flex answer may take that long to start.
+    public static func makeHTTPClient(connections: Int, requestTimeout: Duration = .seconds(20 * 60)) -> HTTPClient {
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connections))
-        config.timeout = .init(connect: .seconds(30), read: .seconds(20 * 60))
+        config.timeout = .init(connect: .seconds(30), read: .nanoseconds(Int64(requestTimeout.seconds * 1e9) + 1_000_000_000))
         config.httpVersion = .automatic
         config.decompression = .enabled(limit: .ratio(200))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
@@ -153,24 +154,30 @@ public struct GeminiClient: Sendable {
         request.headers.add(name: "user-agent", value: "sluice/0.1")
         request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
         let timeout = configuration.requestTimeout
-        let prepared = request
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.seconds * 1e9))
         do {
-            // The deadline of AsyncHTTPClient stops at the response head; the race below bounds the body too.
-            let (status, headers, bytes) = try await withThrowingTaskGroup(of: (Int, HTTPHeaders, ByteBuffer)?.self) { group in
-                group.addTask {
-                    let response = try await http.execute(prepared, timeout: .seconds(Int64(timeout.components.seconds)))
-                    let bytes = try await response.body.collect(upTo: 64 << 20)
-                    return (Int(response.status.code), response.headers, bytes)
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                let first = try await group.next()!
-                group.cancelAll()
-                guard let first else { throw GeminiError(.timeout, message: "no complete answer within \(timeout.components.seconds) s") }
-                return first
+            // One task per request, no timer task beside it: with 10,000 requests in flight every
+            // task's frames count. AsyncHTTPClient's deadline covers the wait for the response
+            // head; the body is checked against the same deadline chunk by chunk, and a body
+            // that stalls entirely meets the client's read timeout (set to the request timeout).
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, deadline: deadline)
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                throw GeminiError(.timeout, message: "no answer within \(timeout.components.seconds) s")
             }
+            var bytes = ByteBuffer()
+            for try await chunk in response.body {
+                bytes.writeImmutableBuffer(chunk)
+                if bytes.readableBytes > 64 << 20 {
+                    throw GeminiError(.transport, message: "the response body is larger than 64 MiB")
+                }
+                if NIODeadline.now() > deadline {
+                    throw GeminiError(.timeout, message: "no complete answer within \(timeout.components.seconds) s")
+                }
+            }
+            let status = Int(response.status.code)
+            let headers = response.headers
             let tier = headers.first(name: "x-gemini-service-tier").flatMap { ServiceTier(rawValue: $0.lowercased()) }
             let parsed = try? JSONParser.parse(bytes.readableBytesView)
             guard (200..<300).contains(status) else {
@@ -184,6 +191,8 @@ public struct GeminiClient: Sendable {
             return .failure(error)
         } catch is CancellationError {
             return .failure(GeminiError(.transport, message: "cancelled"))
+        } catch let error as HTTPClientError where error == .readTimeout {
+            return .failure(GeminiError(.timeout, message: "the connection was idle for \(timeout.components.seconds) s"))
         } catch {
             return .failure(GeminiError(.transport, message: Self.describe(error)))
         }
@@ -194,4 +203,9 @@ public struct GeminiClient: Sendable {
         let text = String(describing: error)
         return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

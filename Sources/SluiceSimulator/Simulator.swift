@@ -253,6 +253,7 @@ public final class Simulator: Sendable {
         let seconds = configuration.model(for: servingTier).latency.seconds(uniform: rng.unit()) * configuration.timeScale
         if seconds > 0 { try? await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded()))) }
         scheduler.release(servingTier)
+        state.withLock { $0.stats.serviceSecondsByTier[servingTier.rawValue, default: 0] += seconds }
 
         if fault == .drop {
             recordFault(.drop, hash: hash)

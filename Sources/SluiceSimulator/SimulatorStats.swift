@@ -35,6 +35,8 @@ public struct SimulatorStats: Sendable, Equatable {
     public var servedByTier: [String: Int] = [:]
     /// Requests refused before any work: bad key, invalid body, unknown model.
     public var rejected = 0
+    /// Seconds of service time spent, by tier: with the capacity, how busy the service was.
+    public var serviceSecondsByTier: [String: Double] = [:]
 
     public init() {}
 
@@ -51,8 +53,11 @@ public struct SimulatorStats: Sendable, Equatable {
         for key in faultsByKind.keys.sorted() { faults.append(key, JSONValue(faultsByKind[key]!)) }
         var tiers = JSONObject()
         for key in servedByTier.keys.sorted() { tiers.append(key, JSONValue(servedByTier[key]!)) }
+        var service = JSONObject()
+        for key in serviceSecondsByTier.keys.sorted() { service.append(key, JSONValue(serviceSecondsByTier[key]!)) }
         return [
             "totals": totals.json, "faults_by_kind": .object(faults), "served_by_tier": .object(tiers),
+            "service_seconds_by_tier": .object(service),
             "rejected": JSONValue(rejected), "prompts": .object(promptsObject),
         ]
     }

@@ -27,10 +27,15 @@ struct RunCommand: AsyncParsableCommand {
               sluice run comments.jsonl -t Templates/moderation.md -o labelled.jsonl --concurrency 400
               sluice run feed.jsonl -t Templates/nightly-summary.md --tier standard --api generate-content
               sluice run big.csv -t t.md --dry-run
+              sluice run export.csv.gz -t t.md --on-bad-record skip      # output: export.enriched.csv.gz
+              sluice run catalog.xml -t t.md --record-element product    # XML in, the same document out
+              sluice run data.csv -t t.md -o out.jsonl                   # CSV in, JSON Lines out
+              zcat dump.gz | sluice run - -t t.md --input-format jsonl -o - | gzip > out.jsonl.gz
+              sluice run big.csv -t t.md --dry-run -o prompts.csv        # preview every prompt
             """
     )
 
-    @Argument(help: "Input file (.csv .tsv .jsonl .ndjson).") var input: String
+    @Argument(help: "Input file (.csv .tsv .jsonl .ndjson .xml, each optionally .gz; gzip is also recognised by content); '-' for standard input.") var input: String
     @Option(name: [.short, .long], help: "Prompt template (Mustache, optional YAML front matter).") var template: String
     @Option(name: [.short, .long], help: "Output file; '-' for standard output. Default: INPUT.enriched.EXT beside the input.") var output: String?
     @Option(help: "JSON Schema file for structured answers (one column per top-level property).") var schema: String?
@@ -46,9 +51,21 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Send records that failed permanently in an earlier run again.") var retryFailed = false
     @Flag(help: "Render every prompt and estimate tokens and cost; send nothing.") var dryRun = false
     @Option(help: "Only the first N records.") var limit: Int?
-    @Option(help: "Input format when the extension does not say: csv, tsv, jsonl.") var inputFormat: String?
-    @Option(help: "Output format when the extension does not say: csv, tsv, jsonl.") var outputFormat: String?
+    @Option(help: "Input format: csv, tsv, jsonl or xml (default: from the extension, else from the content).") var inputFormat: String?
+    @Option(help: "Output format: csv, tsv, jsonl or xml (default: from the output's extension, else the input's format).") var outputFormat: String?
     @Flag(help: "The CSV/TSV input has no header row (fields are column_1, column_2, …).") var noHeader = false
+    @Option(help: "CSV delimiter: comma, tab, semicolon, pipe or one character (default: sniffed from the first 64 KiB).") var delimiter: String?
+    @Option(help: "CSV quote character, or 'none' for files without quoting (default: \").") var quote: String?
+    @Option(help: "Rows with more or fewer fields than the header: fail (a bad record), pad (fill short rows), truncate (pad short, cut long).") var raggedRows = "fail"
+    @Option(help: "Bytes that are not UTF-8: fail (a bad record) or replace (with U+FFFD).") var invalidUtf8 = "fail"
+    @Option(help: "Largest CSV field, in bytes.") var maxFieldBytes = 1 << 20
+    @Option(help: "Largest record (CSV row, JSON line, XML record), in bytes.") var maxRecordBytes = 8 << 20
+    @Option(help: "A record that cannot be read: fail (stop, exit 65, with its position) or skip (to the dead-letter file; every good record is still enriched).") var onBadRecord = "fail"
+    @Option(help: "Dead-letter file for --on-bad-record skip (default: OUTPUT.bad-records.jsonl).") var badRecords: String?
+    @Option(help: "XML: the element that is one record (default: the repeated child of the root); also the record element of XML written from other formats.") var recordElement: String?
+    @Flag(help: "XML: expand entities declared in the DOCTYPE (refused by default; external entities are never loaded).") var xmlEntities = false
+    @Flag(help: "Compress the output with gzip (implied by an output name ending in .gz).") var gzip = false
+    @Option(help: "gzip level of the output, 1 (fast, default) to 9 (small).") var gzipLevel: Int32 = 1
     @Flag(help: "Allow new columns to replace input columns of the same name.") var overwriteColumns = false
     @Option(help: "Attempts per record before it fails.") var maxAttempts = 10
     @Option(help: "First retry delay in seconds (doubles each attempt, full jitter).") var retryBaseDelay = 2.0
@@ -120,11 +137,18 @@ struct RunCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let tmpl = try PromptTemplate(contentsOf: template)
         let s = tmpl.settings
-        guard let inFormat = inputFormat.map({ RecordFormat(name: $0) }) ?? RecordFormat.infer(fromPath: input) else {
-            throw SluiceError(.usage, "cannot tell the format of \(input) from its extension; pass --input-format csv|tsv|jsonl")
+        var inFormat: RecordFormat?
+        if let inputFormat {
+            guard let named = RecordFormat(name: inputFormat) else { throw SluiceError(.usage, "--input-format \(inputFormat): expected csv, tsv, jsonl or xml") }
+            inFormat = named
+        } else {
+            inFormat = RecordFormat.infer(fromPath: input)
+        }
+        if let outputFormat, RecordFormat(name: outputFormat) == nil {
+            throw SluiceError(.usage, "--output-format \(outputFormat): expected csv, tsv, jsonl or xml")
         }
         if input != "-", !FileManager.default.fileExists(atPath: input) { throw SluiceError(.usage, "\(input): no such file") }
-        let outFormat = outputFormat.flatMap(RecordFormat.init(name:)) ?? output.flatMap { $0 == "-" ? nil : RecordFormat.infer(fromPath: $0) } ?? inFormat
+        if input != "-", inFormat == nil { inFormat = try Self.sniffFormat(input) }
         let tierName = tier ?? s.tier ?? "flex"
         guard let serviceTier = ServiceTier(rawValue: tierName) else { throw SluiceError(.usage, "--tier \(tierName): expected flex, standard or priority") }
         let apiName = api ?? s.api ?? "interactions"
@@ -132,20 +156,31 @@ struct RunCommand: AsyncParsableCommand {
         let key = environment["GEMINI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOOGLE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         guard let key else {
             if !dryRun { throw SluiceError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)") }
-            return try assemble(tmpl, inFormat, outFormat, serviceTier, geminiAPI, key: "", environment: environment)
+            return try assemble(tmpl, inFormat, serviceTier, geminiAPI, key: "", environment: environment)
         }
-        return try assemble(tmpl, inFormat, outFormat, serviceTier, geminiAPI, key: key, environment: environment)
+        return try assemble(tmpl, inFormat, serviceTier, geminiAPI, key: key, environment: environment)
     }
 
-    func assemble(_ tmpl: PromptTemplate, _ inFormat: RecordFormat, _ outFormat: RecordFormat, _ serviceTier: ServiceTier, _ geminiAPI: GeminiAPI,
+    /// The format of a file whose name does not say: XML, JSON Lines or CSV by its first bytes.
+    static func sniffFormat(_ path: String) throws(SluiceError) -> RecordFormat {
+        do { return try InputFile.sniffFormat(InputFile.open(path: path).source) } catch { throw SluiceError(error) }
+    }
+
+    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier, _ geminiAPI: GeminiAPI,
                   key: String, environment: [String: String]) throws(SluiceError) -> RunOptions {
         let s = tmpl.settings
         let schemaValue = try schema.map { p throws(SluiceError) in try PromptTemplate.loadSchema(p) } ?? s.schema
-        let outputPath = output ?? (input == "-" ? "-" : EnrichmentJob.defaultOutputPath(for: input, format: outFormat))
+        func outputFormat(for inFormat: RecordFormat) -> RecordFormat {
+            self.outputFormat.flatMap(RecordFormat.init(name:)) ?? output.flatMap { $0 == "-" ? nil : RecordFormat.infer(fromPath: $0) } ?? inFormat
+        }
+        let outputPath = output ?? (input == "-" ? "-" : EnrichmentJob.defaultOutputPath(for: input, format: outputFormat(for: knownInputFormat ?? .csv)))
         let journalPath = journal ?? (outputPath != "-" ? outputPath + ".sluice-journal" : input == "-" ? "sluice-stdin.sluice-journal" : input + ".sluice-journal")
         // Standard input is spooled beside the journal: the merge pass reads the input twice,
         // and a resumed run compares the new spool's identity with the journal's.
         let inputPath = input == "-" ? try StdinSpool.spool(to: journalPath + ".input") : input
+        let inFormat: RecordFormat
+        if let knownInputFormat { inFormat = knownInputFormat } else { inFormat = try Self.sniffFormat(inputPath) }
+        let outFormat = outputFormat(for: inFormat)
         var o = RunOptions(inputPath: inputPath, outputPath: outputPath, inputFormat: inFormat, outputFormat: outFormat, template: tmpl,
                            schema: schemaValue, column: column ?? s.column ?? tmpl.name, model: model ?? s.model ?? "gemini-3-flash-preview",
                            tier: serviceTier, api: geminiAPI,
@@ -159,7 +194,13 @@ struct RunCommand: AsyncParsableCommand {
         o.dryRun = dryRun
         o.limit = limit
         o.overwriteColumns = overwriteColumns
-        o.hasHeader = !noHeader
+        o.reader = try readerOptions()
+        guard let badPolicy = BadRecordPolicy(rawValue: onBadRecord) else { throw SluiceError(.usage, "--on-bad-record \(onBadRecord): expected fail or skip") }
+        o.onBadRecord = badPolicy
+        o.badRecordsPath = badRecords
+        o.gzipOutput = gzip ? true : nil
+        guard (1...9).contains(gzipLevel) else { throw SluiceError(.usage, "--gzip-level must be 1 to 9") }
+        o.gzipLevel = gzipLevel
         o.dispatch.maxWait = maxWait
         if let fallback {
             guard let tier = ServiceTier(rawValue: fallback), tier != serviceTier else {
@@ -184,5 +225,43 @@ struct RunCommand: AsyncParsableCommand {
         o.temperature = s.temperature
         o.thinkingLevel = s.thinkingLevel
         return o
+    }
+
+    func readerOptions() throws(SluiceError) -> ReaderOptions {
+        var r = ReaderOptions()
+        r.hasHeader = !noHeader
+        if delimiter != nil || quote != nil {
+            var dialect = CSVDialect(hasHeader: !noHeader)
+            if let delimiter {
+                let named: [String: UInt8] = ["comma": 0x2C, "tab": 0x09, "\\t": 0x09, "semicolon": 0x3B, "pipe": 0x7C]
+                if let byte = named[delimiter.lowercased()] {
+                    dialect.delimiter = byte
+                } else if delimiter.utf8.count == 1, let byte = delimiter.utf8.first, byte != 0x0A, byte != 0x0D, byte != 0x22 {
+                    dialect.delimiter = byte
+                } else {
+                    throw SluiceError(.usage, "--delimiter \(delimiter): expected comma, tab, semicolon, pipe or one ASCII character")
+                }
+            }
+            if let quote {
+                if quote.lowercased() == "none" {
+                    dialect.quote = nil
+                } else if quote.utf8.count == 1, let byte = quote.utf8.first, byte != dialect.delimiter {
+                    dialect.quote = byte
+                } else {
+                    throw SluiceError(.usage, "--quote \(quote): expected one ASCII character other than the delimiter, or none")
+                }
+            }
+            r.dialect = dialect
+        }
+        guard let ragged = RaggedRowPolicy(rawValue: raggedRows) else { throw SluiceError(.usage, "--ragged-rows \(raggedRows): expected fail, pad or truncate") }
+        r.raggedRows = ragged
+        guard let utf8 = InvalidUTF8Policy(rawValue: invalidUtf8) else { throw SluiceError(.usage, "--invalid-utf8 \(invalidUtf8): expected fail or replace") }
+        r.invalidUTF8 = utf8
+        guard maxFieldBytes > 0, maxRecordBytes > 0 else { throw SluiceError(.usage, "--max-field-bytes and --max-record-bytes must be positive") }
+        r.limits.maxFieldBytes = maxFieldBytes
+        r.limits.maxRecordBytes = maxRecordBytes
+        r.recordElement = recordElement
+        r.allowEntities = xmlEntities
+        return r
     }
 }

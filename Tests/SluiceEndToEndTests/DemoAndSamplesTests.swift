@@ -41,7 +41,7 @@ struct DemoAndSamplesTests {
             let r = try await SluiceProcess.run(["run", Self.root + "/" + sample, "-t", Self.root + "/" + template, "-o", out, "--endpoint", sim.baseURL],
                                                 environment: ["GEMINI_API_KEY": "sim-test-key"])
             #expect(r.status == 0, "\(r.stderr)")
-            let reader = try RecordFormat.infer(fromPath: out)!.reader(try FileByteSource(path: out))
+            let reader = try RecordFormat.infer(fromPath: out)!.reader(try InputFile.open(path: out).source)
             let first = try #require(try reader.next())
             for column in columns { #expect(first.fields[column] != nil, "\(column) missing in \(first.fields.keys)") }
             let status = try await SluiceProcess.run(["status", "--journal", out + ".sluice-journal"])
@@ -66,6 +66,6 @@ struct DemoAndSamplesTests {
         let good = try dir.write("g.md", "{{name}}")
         let badInput = try await SluiceProcess.run(["run", bad, "-t", good, "--endpoint", "http://127.0.0.1:9"], environment: ["GEMINI_API_KEY": "k"])
         #expect(badInput.status == 65)
-        #expect(badInput.stderr.contains("bad.csv: record 1 (line 2, byte 5): quoted field is never closed"))
+        #expect(badInput.stderr.contains("bad.csv: record 1 (line 2, byte 5): quoted field 1 is never closed"))
     }
 }

@@ -4,14 +4,15 @@ import Testing
 @Suite("Dispatch state machines")
 struct DispatchStateTests {
     @Test func aimdIncreasesAdditivelyAndDecreasesOncePerWindow() {
-        var limit = AdaptiveLimit(floor: 4, ceiling: 100, window: 5, initial: 40)
-        limit.increase = 4
-        for _ in 0..<20 { limit.onAnswer() }  // +4/limit each: about +2 over 20 answers
-        #expect(limit.current == 41)
+        var limit = AdaptiveLimit(floor: 4, ceiling: 100, window: 5)
+        #expect(limit.current == 16 && limit.slowStart)
+        // Slow start: one more per answer until the first overload.
+        for _ in 0..<24 { limit.onAnswer() }
+        #expect(limit.current == 40)
         let first = limit.onOverload(now: 10)
-        #expect(first)
+        #expect(first && !limit.slowStart)
         let afterFirst = limit.current
-        #expect(afterFirst < 41 && afterFirst >= 30)
+        #expect(afterFirst == 30)
         // More overload signals within the window are the same congestion event.
         let second = limit.onOverload(now: 12)
         let third = limit.onOverload(now: 14.9)
@@ -22,6 +23,9 @@ struct DispatchStateTests {
         #expect(limit.current < afterFirst)
         for t in 0..<50 { limit.onOverload(now: 20 + Double(t) * 5) }
         #expect(limit.current == 4)
+        // Additive increase: about one per round trip's worth (limit) of answers.
+        for _ in 0..<40 { limit.onAnswer() }
+        #expect(limit.current == 9)  // v² grows by about 2 per answer: √(16 + 80) ≈ 9.8
         for _ in 0..<100_000 { limit.onAnswer() }
         #expect(limit.current == 100)
     }

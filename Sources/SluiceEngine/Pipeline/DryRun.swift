@@ -5,38 +5,110 @@ import SluiceGemini
 /// `--dry-run`: renders every prompt and prices the job at flex and at standard without
 /// generating anything. Input tokens are estimated (characters / 4), or counted exactly by the
 /// `:countTokens` API with `--count-tokens`; output is assumed at `max_output_tokens` (else 256).
+/// With `-o`, the output is written with each record's prompt in a `sluice_prompt` column: a
+/// preview of what would be sent (and the read → render → write path the benchmarks time).
 public enum DryRun {
+    public static let promptColumn = "sluice_prompt"
+
     public static func run(_ options: RunOptions) async throws(SluiceError) -> Int32 {
         let job = EnrichmentJob(options: options, logger: .init(label: "sluice"))
-        _ = try job.preflight()
-        let reader = try job.openReader()
+        let (inputColumns, _) = try job.preflight()
+        let preview: Preview?
+        preview = options.outputPath != nil ? try Preview(job: job, inputColumns: inputColumns) : nil
+        let reader: RecordInput
+        if let preview { reader = preview.input } else { reader = try job.openInput() }
         var client: GeminiClient?
         let http = options.countTokens ? GeminiClient.makeHTTPClient(connections: 8) : nil
         if let http { client = GeminiClient(configuration: .init(baseURL: options.endpoint, apiKey: options.apiKey, api: .generateContent), httpClient: http) }
         let counted: Result<(Int, Int, String?), SluiceError>
         do {
-            counted = .success(try await tally(options, reader: reader, client: client))
+            counted = .success(try await tally(options, input: reader, client: client, preview: preview))
         } catch {
             counted = .failure(error)
         }
         try? await http?.shutdown()
         let (records, tokens, first) = try counted.get()
+        try preview?.commit()
         report(options, records: records, tokens: tokens, first: first, outputPerRecord: options.maxOutputTokens ?? 256)
+        if let preview, preview.badRecords.count > 0 {
+            FileHandle.standardError.write(Data("sluice: \(preview.badRecords.count) bad record(s) skipped, listed in \(preview.badRecords.path)\n".utf8))
+        }
+        if let path = options.outputPath { FileHandle.standardError.write(Data("sluice: prompts written to \(path == "-" ? "standard output" : path) (column \(promptColumn))\n".utf8)) }
         return 0
     }
 
+    /// The `-o` output of a dry run: input fields plus the prompt.
+    final class Preview {
+        let input: RecordInput
+        let writer: any RecordWriter
+        let file: AtomicFile?
+        let badRecords: DeadLetterFile
+        let tabular: Bool
+
+        init(job: EnrichmentJob, inputColumns: [String]) throws(SluiceError) {
+            let options = job.options
+            let preserveXML = options.inputFormat == .xml && options.outputFormat == .xml
+            input = try job.openInput(captureDocument: preserveXML)
+            let toStdout = options.outputPath == "-"
+            file = toStdout ? nil : try job.wrap { () throws(FormatError) in try AtomicFile(path: job.outputPath) }
+            let sink = file?.sink ?? OutputSink.standardOutput()
+            if options.gzipOutput ?? (!toStdout && job.outputPath.hasSuffix(".gz")) {
+                try job.wrap { () throws(FormatError) in try sink.compress(level: options.gzipLevel) }
+            }
+            var previewOptions = options
+            previewOptions.schema = nil
+            previewOptions.column = DryRun.promptColumn
+            let previewJob = EnrichmentJob(options: previewOptions, logger: job.logger)
+            let reader = input.reader
+            writer = try job.wrap { () throws(FormatError) in
+                try previewJob.makeWriter(sink: sink, reader: reader, columns: inputColumns + [DryRun.promptColumn])
+            }
+            badRecords = DeadLetterFile(path: job.badRecordsPath)
+            tabular = options.outputFormat.isTabular
+        }
+
+        func write(_ record: Record, prompt: String) throws(FormatError) {
+            var fields = record.fields
+            fields[DryRun.promptColumn] = .string(prompt)
+            try writer.write(fields)
+        }
+
+        func commit() throws(SluiceError) {
+            do {
+                try writer.finish()
+                try badRecords.commit()
+                try file?.commit()
+            } catch {
+                throw SluiceError(error)
+            }
+        }
+    }
+
     /// Renders every prompt and adds up its input tokens: (records, tokens, first prompt).
-    static func tally(_ options: RunOptions, reader: any RecordReader, client: GeminiClient?) async throws(SluiceError) -> (Int, Int, String?) {
+    static func tally(_ options: RunOptions, input: RecordInput, client: GeminiClient?, preview: Preview?) async throws(SluiceError) -> (Int, Int, String?) {
         var records = 0
         var tokens = 0
         var first: String?
         let systemTokens = ((options.system?.unicodeScalars.count ?? 0) + 3) / 4
         while true {
-            let next: Record?
-            do { next = try reader.next() } catch { throw SluiceError(error) }
-            guard let record = next else { break }
-            if let limit = options.limit, record.number > limit { break }
+            let next: RecordInput.Entry?
+            do { next = try input.next() } catch { throw SluiceError(error) }
+            guard let entry = next else { break }
+            if let limit = options.limit, entry.number > limit {
+                if let preview, options.inputFormat == .xml { preview.writer.skip(); continue }
+                break
+            }
+            guard case .record(let record) = entry else {
+                if case .bad(let error) = entry, let preview {
+                    do { try preview.badRecords.append(error) } catch { throw SluiceError(error) }
+                    preview.writer.skip()
+                }
+                continue
+            }
             let prompt = options.template.render(record)
+            if let preview {
+                do { try preview.write(record, prompt: prompt) } catch { throw SluiceError(error) }
+            }
             if first == nil { first = prompt }
             if let client {
                 switch await client.countTokens(options.request(prompt: prompt)) {

@@ -7,7 +7,7 @@ import SluiceJSON
 /// One `sluice run`: pass 1 sends every record without a final answer (journaling each answer
 /// before it counts); pass 2, once all are final, streams the input again and writes it with
 /// the new columns to a temporary file that is renamed into place.
-public struct EnrichmentJob: Sendable {
+public final class EnrichmentJob: Sendable {
     public let options: RunOptions
     public let counters = RunCounters()
     public let stop = StopSignal()
@@ -24,32 +24,55 @@ public struct EnrichmentJob: Sendable {
         public var message: String?
         public var outputPath: String?
         public var journal: Journal.Summary
+        /// The dead-letter file, when bad records were skipped.
+        public var badRecordsPath: String?
     }
 
     var outputPath: String { options.outputPath ?? EnrichmentJob.defaultOutputPath(for: options.inputPath, format: options.outputFormat) }
 
+    /// `NAME.enriched.EXT` beside the input; a `.gz` input gives a `.gz` output.
     public static func defaultOutputPath(for input: String, format: RecordFormat) -> String {
         var base = input
-        if base.hasSuffix(".gz") { base.removeLast(3) }
+        let compressed = base.hasSuffix(".gz")
+        if compressed { base.removeLast(3) }
         if let dot = base.lastIndex(of: "."), !base[dot...].contains("/") { base = String(base[..<dot]) }
-        return "\(base).enriched.\(format.rawValue)"
+        return "\(base).enriched.\(format.rawValue)\(compressed ? ".gz" : "")"
     }
 
-    func openReader() throws(SluiceError) -> any RecordReader {
+    var badRecordsPath: String {
+        options.badRecordsPath ?? (options.outputPath == "-" ? options.journalPath : outputPath) + ".bad-records.jsonl"
+    }
+
+    /// Opens the input (gzip by magic bytes) with the run's reader options. `captureDocument`:
+    /// an XML reader that keeps the document for the preserving writer.
+    func openReader(captureDocument: Bool = false) throws(SluiceError) -> any RecordReader {
         do {
-            let source = try FileByteSource(path: options.inputPath)
-            return try options.inputFormat.reader(source, hasHeader: options.hasHeader)
+            let opened = try InputFile.open(path: options.inputPath)
+            if captureDocument, options.inputFormat == .xml {
+                return try XMLRecordReader(opened.source, options: options.reader, captureDocument: true)
+            }
+            return try options.inputFormat.reader(opened.source, options: options.reader)
         } catch {
             throw SluiceError(error)
         }
     }
 
+    func openInput(captureDocument: Bool = false) throws(SluiceError) -> RecordInput {
+        RecordInput(reader: try openReader(captureDocument: captureDocument), policy: options.onBadRecord)
+    }
+
     /// Checks the template and the new columns against the input before any request.
     func preflight() throws(SluiceError) -> (inputColumns: [String], firstRecord: Record?) {
-        let reader = try openReader()
-        let first: Record?
-        do { first = try reader.next() } catch { throw SluiceError(error) }
-        let inputColumns = reader.columns ?? first?.fields.keys ?? []
+        let input = try openInput()
+        var first: Record?
+        do {
+            while let entry = try input.next() {
+                if case .record(let record) = entry { first = record; break }
+            }
+        } catch {
+            throw SluiceError(error)
+        }
+        let inputColumns = input.reader.columns ?? first?.fields.keys ?? []
         if let first {
             let missing = options.template.missingVariables(in: first)
             if !missing.isEmpty {
@@ -86,17 +109,18 @@ public struct EnrichmentJob: Sendable {
         let journal = try Journal(path: options.journalPath, fingerprint: try fingerprint(), restart: options.restart)
         let finals = try journal.finalRecords(retryFailed: options.retryFailed)
         let writer = JournalWriter(journal: journal)
-        let http = GeminiClient.makeHTTPClient(connections: options.concurrency)
+        let http = GeminiClient.makeHTTPClient(connections: options.concurrency, requestTimeout: options.requestTimeout)
         var clientConfig = GeminiClient.Configuration(baseURL: options.endpoint, apiKey: options.apiKey, api: options.api)
         clientConfig.requestTimeout = options.requestTimeout
         let client = GeminiClient(configuration: clientConfig, httpClient: http)
         let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
         var failure: SluiceError?
+        var columns = inputColumns
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
                 do {
-                    try await dispatch(finals: finals, dispatcher: dispatcher, writer: writer)
+                    columns = try await dispatch(finals: finals, dispatcher: dispatcher, writer: writer, inputColumns: inputColumns)
                 } catch {
                     writer.close()
                     throw error
@@ -131,31 +155,45 @@ public struct EnrichmentJob: Sendable {
         if waited > 0 {
             return Outcome(exitCode: .resumable, message: "\(waited) record(s) ran out of --max-wait and are still pending; run the same command again to resume (or pass --fallback standard).", journal: summary)
         }
-        let path = try merge(journal: journal, inputColumns: inputColumns)
+        let path = try merge(journal: journal, inputColumns: columns)
         let final = try journal.summary()
-        return Outcome(exitCode: final.failed > 0 ? .someRecordsFailed : .ok, outputPath: path, journal: final)
+        return Outcome(exitCode: final.failed > 0 ? .someRecordsFailed : .ok, outputPath: path, journal: final,
+                       badRecordsPath: counters.snapshot.badRecords > 0 ? badRecordsPath : nil)
     }
 
     // MARK: - Pass 1
 
-    func dispatch(finals: RecordSet, dispatcher: Dispatcher, writer: JournalWriter) async throws {
-        let reader = try openReader()
+    /// Sends every record without a final answer. Returns the input's field names: the header,
+    /// or the union of every record's fields in first-seen order (JSON Lines and XML records
+    /// need not all have the same fields; a tabular output gets a column for each).
+    func dispatch(finals: RecordSet, dispatcher: Dispatcher, writer: JournalWriter, inputColumns: [String]) async throws -> [String] {
+        let input = try openInput()
+        var union = FieldUnion(input.reader.columns ?? inputColumns)
+        let collect = input.reader.columns == nil
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             var total = 0
             var badInput: FormatError?
             while !stop.isSet {
-                let next: Record?
+                let next: RecordInput.Entry?
                 do {
-                    next = try reader.next()
+                    next = try input.next()
                 } catch {
                     // Stop reading, but let the requests already sent finish and be journaled.
                     badInput = (error as? FormatError) ?? FormatError(.io, "\(error)", file: options.inputPath)
                     break
                 }
-                guard let record = next else { break }
-                if let limit = options.limit, record.number > limit { break }
-                total = record.number
+                guard let entry = next else { break }
+                if let limit = options.limit, entry.number > limit { break }
+                total = entry.number
+                guard case .record(let record) = entry else {
+                    if case .bad(let error) = entry {
+                        counters.update { $0.badRecords += 1 }
+                        logger.warning("skipping bad record: \(error)")
+                    }
+                    continue
+                }
+                if collect { union.add(record.fields) }
                 if finals.contains(record.number) {
                     counters.update { $0.alreadyDone += 1 }
                     continue
@@ -177,13 +215,14 @@ public struct EnrichmentJob: Sendable {
                     continue
                 }
                 let prompt = options.template.render(record)
-                group.addTask { try await process(number: number, offset: offset, prompt: prompt, dispatcher: dispatcher, writer: writer) }
+                group.addTask { try await self.process(number: number, offset: offset, prompt: prompt, dispatcher: dispatcher, writer: writer) }
                 running += 1
             }
             counters.update { $0.total = stop.isSet || badInput != nil ? nil : total }
             try await group.waitForAll()
             if let badInput { throw badInput }
         }
+        return union.names
     }
 
     /// Resolves one record and journals the outcome; a pending record is left for the next run.
@@ -230,30 +269,38 @@ public struct EnrichmentJob: Sendable {
 
     /// Streams the input again, joins each record with its journaled outcome and writes the output.
     func merge(journal: Journal, inputColumns: [String]) throws(SluiceError) -> String {
-        let reader = try openReader()
+        let preserveXML = options.inputFormat == .xml && options.outputFormat == .xml
+        let input = try openInput(captureDocument: preserveXML)
         let toStdout = options.outputPath == "-"
         let atomic: AtomicFile? = toStdout ? nil : try wrap { () throws(FormatError) in try AtomicFile(path: outputPath) }
         let sink = atomic?.sink ?? OutputSink.standardOutput()
+        if options.gzipOutput ?? (!toStdout && outputPath.hasSuffix(".gz")) {
+            try wrap { () throws(FormatError) in try sink.compress(level: options.gzipLevel) }
+        }
         let answerColumns = options.answerColumns
         let schemaColumns = options.schema?["properties"]?.objectValue != nil
         var columns = inputColumns
         for c in answerColumns + [options.errorColumn] where !columns.contains(c) { columns.append(c) }
-        let writer: any RecordWriter = try wrap { () throws(FormatError) -> any RecordWriter in
-            switch options.outputFormat {
-            case .csv: try CSVWriter(sink: sink, columns: columns, dialect: .csv)
-            case .tsv: try CSVWriter(sink: sink, columns: columns, dialect: .tsv)
-            case .jsonl: JSONLWriter(sink: sink)
-            }
-        }
-        let tabular = options.outputFormat != .jsonl
+        let writer = try wrap { () throws(FormatError) in try makeWriter(sink: sink, reader: input.reader, columns: columns) }
+        let deadLetters = DeadLetterFile(path: badRecordsPath)
+        let tabular = options.outputFormat.isTabular
         var page: [Journal.Outcome] = []
         var index = 0
         var last = 0
         while true {
-            let next: Record?
-            do { next = try reader.next() } catch { throw SluiceError(error) }
-            guard let record = next else { break }
-            if let limit = options.limit, record.number > limit { break }
+            let next: RecordInput.Entry?
+            do { next = try input.next() } catch { throw SluiceError(error) }
+            guard let entry = next else { break }
+            if let limit = options.limit, entry.number > limit {
+                // The preserving XML writer needs the rest of the document, without these records.
+                if preserveXML { writer.skip(); continue }
+                break
+            }
+            guard case .record(let record) = entry else {
+                if case .bad(let error) = entry { try wrap { () throws(FormatError) in try deadLetters.append(error) } }
+                writer.skip()
+                continue
+            }
             while true {
                 if index == page.count {
                     page = try journal.outcomes(after: last, limit: 2048)
@@ -285,16 +332,35 @@ public struct EnrichmentJob: Sendable {
         }
         try wrap { () throws(FormatError) in
             try writer.finish()
+            try deadLetters.commit()
             if let atomic { try atomic.commit() }
         }
         return toStdout ? "-" : outputPath
     }
 
+    /// The writer for the output format. CSV to CSV keeps the input's dialect; XML to XML keeps
+    /// the document; other formats are mapped as the README's table says.
+    func makeWriter(sink: OutputSink, reader: any RecordReader, columns: [String]) throws(FormatError) -> any RecordWriter {
+        switch options.outputFormat {
+        case .csv:
+            var dialect = CSVDialect.csv
+            if options.inputFormat == .csv, let input = (reader as? CSVReader)?.dialect {
+                dialect.delimiter = input.delimiter
+            }
+            return try CSVWriter(sink: sink, columns: columns, dialect: dialect)
+        case .tsv:
+            return try CSVWriter(sink: sink, columns: columns, dialect: .tsv)
+        case .jsonl:
+            return JSONLWriter(sink: sink)
+        case .xml:
+            if let xml = reader as? XMLRecordReader, xml.capture != nil {
+                return try XMLDocumentWriter(sink: sink, reader: xml, newFields: options.answerColumns + [options.errorColumn])
+            }
+            return try XMLRecordWriter(sink: sink, recordElement: options.reader.recordElement ?? "record")
+        }
+    }
+
     func wrap<T>(_ body: () throws(FormatError) -> T) throws(SluiceError) -> T {
         do { return try body() } catch { throw SluiceError(error) }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

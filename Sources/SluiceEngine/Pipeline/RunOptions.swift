@@ -29,7 +29,15 @@ public struct RunOptions: Sendable {
     public var overwriteColumns = false
     public var dispatch = DispatchPolicy()
     public var requestTimeout: Duration = .seconds(20 * 60)
-    public var hasHeader = true
+    /// Dialect, header, size caps and policies of the input reader.
+    public var reader = ReaderOptions()
+    public var onBadRecord = BadRecordPolicy.fail
+    /// Dead-letter file for `--on-bad-record skip`; nil: `OUTPUT.bad-records.jsonl` (beside the
+    /// journal when the output is standard output).
+    public var badRecordsPath: String?
+    /// nil: gzip when the output's name ends in `.gz`.
+    public var gzipOutput: Bool?
+    public var gzipLevel: Int32 = 1
     public var system: String?
     public var maxOutputTokens: Int?
     public var temperature: Double?

@@ -9,6 +9,7 @@ public enum RunReport {
         var lines: [String] = []
         var records = "records: \(j.done) enriched, \(j.failed) failed"
         if c.alreadyDone > 0 { records += " (\(c.alreadyDone) already journaled, not sent again)" }
+        if c.badRecords > 0 { records += "; \(c.badRecords) bad record(s) skipped\(outcome.badRecordsPath.map { ", listed in \($0)" } ?? "")" }
         lines.append(records)
         lines.append("requests this run: \(c.requests) (\(c.retries) retries: \(c.shed) shed, \(c.rateLimited) rate-limited)\(c.dedupeSaved > 0 ? "; \(c.dedupeSaved) calls saved by sharing identical prompts" : "")")
         if c.fallbacks > 0 { lines.append("fallback: \(c.fallbacks) record(s) answered at a fallback tier after Flex shed them (billed at that tier's price)") }
@@ -61,7 +62,9 @@ public enum RunReport {
             "records": [
                 "done": JSONValue(outcome.journal.done), "failed": JSONValue(outcome.journal.failed),
                 "already_journaled": JSONValue(c.alreadyDone), "pending": JSONValue(outcome.journal.inFlight),
+                "bad_skipped": JSONValue(c.badRecords),
             ],
+            "bad_records_file": outcome.badRecordsPath.map(JSONValue.string) ?? .null,
             "requests": JSONValue(c.requests), "retries": JSONValue(c.retries), "shed": JSONValue(c.shed),
             "rate_limited": JSONValue(c.rateLimited), "dedupe_calls_saved": JSONValue(c.dedupeSaved),
             "fallback_answers": JSONValue(c.fallbacks), "wait_budget_exceeded": JSONValue(c.waitBudgetExceeded),

@@ -14,10 +14,3 @@ public struct CSVDialect: Sendable, Equatable {
     public static let csv = CSVDialect()
     public static let tsv = CSVDialect(delimiter: UInt8(ascii: "\t"))
 }
-
-/// Size limits that stop a hostile or broken file before it exhausts memory.
-public struct ReaderLimits: Sendable, Equatable {
-    public var maxFieldBytes = 1 << 20
-    public var maxRecordBytes = 8 << 20
-    public init() {}
-}

@@ -4,14 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// A buffered byte sink over a file descriptor. `AtomicFile` makes the file appear only when
-/// complete; standard output is written as it goes.
+/// A buffered byte sink over a file descriptor, gzip-compressed when asked. `AtomicFile` makes
+/// the file appear only when complete; standard output is written as it goes.
 public final class OutputSink {
     public let name: String
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
     private let flushThreshold = 1 << 18
+    private var compressor: GzipCompressor?
 
     init(fd: Int32, name: String, ownsDescriptor: Bool) {
         self.fd = fd
@@ -23,6 +24,11 @@ public final class OutputSink {
     /// Standard output (not closed by the sink).
     public static func standardOutput() -> OutputSink { OutputSink(fd: 1, name: "<stdout>", ownsDescriptor: false) }
 
+    /// Compresses everything written from now on into one gzip member.
+    public func compress(level: Int32) throws(FormatError) {
+        compressor = try GzipCompressor(level: level, name: name)
+    }
+
     deinit { if ownsDescriptor { close(fd) } }
 
     @inline(__always) public func write(_ bytes: some Sequence<UInt8>) throws(FormatError) {
@@ -30,22 +36,39 @@ public final class OutputSink {
         if buffer.count >= flushThreshold { try flush() }
     }
 
-    public func flush() throws(FormatError) {
+    public func flush() throws(FormatError) { try drain(finish: false) }
+
+    /// Flushes and ends the gzip member, if compressing. Nothing may be written after it.
+    public func finish() throws(FormatError) { try drain(finish: true) }
+
+    private func drain(finish: Bool) throws(FormatError) {
+        if let compressor {
+            try buffer.withUnsafeBytes { bytes in
+                Result { () throws(FormatError) in
+                    try compressor.compress(bytes, finish: finish) { (chunk) throws(FormatError) in try writeAll(chunk) }
+                }
+            }.get()
+        } else {
+            try buffer.withUnsafeBytes { bytes in Result { () throws(FormatError) in try writeAll(bytes) } }.get()
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
         var written = 0
-        while written < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+        while written < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FormatError(.io, "write failed: \(String(cString: strerror(errno)))", file: name)
             }
             written += n
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes and forces the bytes to disk.
+    /// Finishes and forces the bytes to disk.
     public func sync() throws(FormatError) {
-        try flush()
+        try finish()
         if fsync(fd) != 0, errno != EINVAL, errno != EROFS {
             throw FormatError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: name)
         }

@@ -1,0 +1,205 @@
+import SluiceJSON
+
+/// RFC 4180 reader: quoted fields with doubled-quote escapes and embedded CR/LF, CRLF or LF rows,
+/// a UTF-8 BOM skipped, an optional header row. Records carry their number, first line and byte
+/// offset. A bad row (ragged, not UTF-8, a field over the size cap) is read to its end before
+/// the error is thrown, so a caller that skips bad records goes on at the next row.
+public final class CSVReader: RecordReader {
+    public let dialect: CSVDialect
+    public let options: ReaderOptions
+    public private(set) var columns: [String]?
+    public var name: String { bytes.name }
+
+    private let bytes: ByteReader
+    private var line = 1
+    private var recordCount = 0
+    private var field: [UInt8] = []
+
+    public init(_ source: any ByteSource, dialect: CSVDialect = .csv, options: ReaderOptions = ReaderOptions()) throws(FormatError) {
+        self.dialect = dialect
+        self.options = options
+        bytes = ByteReader(source)
+        try skipByteOrderMark()
+        if dialect.hasHeader {
+            let header: Row?
+            do {
+                header = try readRow()
+            } catch {
+                var error = error
+                error.message = "header row: " + error.message
+                error.record = nil
+                throw error
+            }
+            guard let header else {
+                columns = []
+                return
+            }
+            var seen = Set<String>()
+            var names: [String] = []
+            for (i, raw) in header.values.enumerated() {
+                let name = raw.isEmpty ? "column_\(i + 1)" : raw
+                if !seen.insert(name).inserted {
+                    throw FormatError(.duplicateColumn, "the header names column '\(name)' twice", file: bytes.name, line: 1, byteOffset: header.offset)
+                }
+                names.append(name)
+            }
+            columns = names
+        }
+    }
+
+    private func skipByteOrderMark() throws(FormatError) {
+        let head = try bytes.available()
+        if head.count >= 3, head[0] == 0xEF, head[1] == 0xBB, head[2] == 0xBF {
+            bytes.consume(3)
+        } else if head.count >= 2, (head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF) {
+            throw FormatError(.unsupportedEncoding, "the file starts with a UTF-16 byte order mark; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)", file: bytes.name, byteOffset: 0)
+        }
+    }
+
+    public func next() throws(FormatError) -> Record? {
+        guard let row = try readRow() else { return nil }
+        recordCount += 1
+        var values = row.values
+        var fields = JSONObject()
+        if let columns {
+            if values.count != columns.count {
+                let short = values.count < columns.count
+                switch (options.raggedRows, short) {
+                case (.pad, true), (.truncate, true):
+                    values += Array(repeating: "", count: columns.count - values.count)
+                case (.truncate, false):
+                    values.removeLast(values.count - columns.count)
+                default:
+                    var error = FormatError(.raggedRow, "expected \(columns.count) fields as in the header, found \(values.count) (--ragged-rows pad|truncate accepts such rows)",
+                                            file: bytes.name, record: recordCount, line: row.line, byteOffset: row.offset)
+                    error.text = rowText(values)
+                    throw error
+                }
+            }
+            for (name, value) in zip(columns, values) { fields.append(name, .string(value)) }
+        } else {
+            for (i, value) in values.enumerated() { fields.append("column_\(i + 1)", .string(value)) }
+        }
+        return Record(number: recordCount, byteOffset: row.offset, line: row.line, fields: fields)
+    }
+
+    struct Row {
+        var values: [String]
+        var offset: Int64
+        var line: Int
+    }
+
+    private func rowText(_ values: [String]) -> String {
+        values.joined(separator: String(decoding: [dialect.delimiter], as: UTF8.self))
+    }
+
+    /// Reads one row's fields, skipping blank lines; nil at end of input. A problem found inside
+    /// the row is thrown only once the row has been read to its end.
+    private func readRow() throws(FormatError) -> Row? {
+        while true {
+            guard let first = try bytes.peek() else { return nil }
+            if first == 0x0A || first == 0x0D {
+                _ = try bytes.next()
+                if first == 0x0D, try bytes.peek() == 0x0A { _ = try bytes.next() }
+                line += 1
+                continue
+            }
+            break
+        }
+        let offset = bytes.offset
+        let startLine = line
+        var values: [String] = []
+        var recordBytes = 0
+        var problem: FormatError?
+        let delimiter = dialect.delimiter
+        let quote = dialect.quote
+        let maxField = options.limits.maxFieldBytes
+        func fail(_ code: FormatError.Code, _ message: String) {
+            if problem == nil { problem = FormatError(code, message, file: bytes.name, record: recordCount + 1, line: startLine, byteOffset: offset) }
+        }
+        while true {
+            // One field. Past the size cap bytes are still consumed, not kept.
+            field.removeAll(keepingCapacity: true)
+            var quoted = false
+            if let quote, try bytes.peek() == quote {
+                quoted = true
+                _ = try bytes.next()
+            }
+            var endOfRow = false
+            var endOfInput = false
+            if quoted {
+                while true {
+                    guard let byte = try bytes.next() else {
+                        var error = FormatError(.unterminatedQuote, "quoted field \(values.count + 1) is never closed (the file ends inside it)",
+                                                file: bytes.name, record: recordCount + 1, line: startLine, byteOffset: offset)
+                        error.text = rowText(values + [String(decoding: field.prefix(200), as: UTF8.self)])
+                        throw error
+                    }
+                    if byte == quote {
+                        if try bytes.peek() == quote {
+                            _ = try bytes.next()
+                            if field.count < maxField { field.append(byte) }
+                            continue
+                        }
+                        break
+                    }
+                    if byte == 0x0A { line += 1 } else if byte == 0x0D, try bytes.peek() != 0x0A { line += 1 }
+                    if field.count < maxField { field.append(byte) } else { fail(.fieldTooLarge, tooLargeMessage) }
+                }
+            }
+            // Unquoted part (or what follows a closing quote, kept as data like most readers do).
+            while true {
+                let chunk = try bytes.available()
+                if chunk.isEmpty { endOfInput = true; break }
+                var i = 0
+                var stop: UInt8? = nil
+                while i < chunk.count {
+                    let b = chunk[i]
+                    if b == delimiter || b == 0x0A || b == 0x0D { stop = b; break }
+                    i += 1
+                }
+                if i > 0 {
+                    let room = max(0, maxField - field.count)
+                    field.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<min(i, room)]))
+                    if i > room { fail(.fieldTooLarge, tooLargeMessage) }
+                    bytes.consume(i)
+                }
+                if let stop {
+                    bytes.consume(1)
+                    if stop != delimiter {
+                        endOfRow = true
+                        line += 1
+                        if stop == 0x0D, try bytes.peek() == 0x0A { _ = try bytes.next() }
+                    }
+                    break
+                }
+            }
+            recordBytes += field.count
+            if recordBytes > options.limits.maxRecordBytes {
+                fail(.recordTooLarge, "the record is larger than \(options.limits.maxRecordBytes) bytes (raise --max-record-bytes if this is expected)")
+            }
+            if problem == nil {
+                if let value = String(validating: field, as: UTF8.self) {
+                    values.append(value)
+                } else if options.invalidUTF8 == .replace {
+                    values.append(String(decoding: field, as: UTF8.self))
+                } else {
+                    fail(.invalidUTF8, "field \(values.count + 1) is not valid UTF-8 (--invalid-utf8 replace substitutes U+FFFD)")
+                    values.append(String(decoding: field, as: UTF8.self))
+                }
+            }
+            if endOfRow || endOfInput {
+                if var problem {
+                    problem.text = rowText(values)
+                    recordCount += 1
+                    throw problem
+                }
+                return Row(values: values, offset: offset, line: startLine)
+            }
+        }
+    }
+
+    private var tooLargeMessage: String {
+        "a field is larger than \(options.limits.maxFieldBytes) bytes (raise --max-field-bytes if this is expected)"
+    }
+}

@@ -53,59 +53,76 @@ public struct GeminiClient: Sendable {
         }
     }
 
-    /// One answer for `request`: success, or an error classified for the retry policy.
+    /// One answer for `request`: success, or an error classified for the retry policy. Kept
+    /// thin around its awaits (its frame lives as long as the request): building bodies and
+    /// reading answers happen in synchronous helpers.
     public func generate(_ request: GenerationRequest) async -> Result<GenerationResult, GeminiError> {
+        var progress = InteractionProgress()
+        while true {
+            let reply = await send(url(for: request.model), body: requestBody(request, continuationToken: progress.token))
+            if let done = absorb(reply, into: &progress, request) { return done }
+        }
+    }
+
+    /// Answer text and usage gathered over Interactions continuation hops.
+    struct InteractionProgress {
+        var text = ""
+        var usage = TokenUsage()
+        var token: String?
+        var hops = 0
+    }
+
+    func requestBody(_ request: GenerationRequest, continuationToken: String?) -> [UInt8] {
         switch configuration.api {
-        case .generateContent:
-            let reply = await post(url(for: request.model), body: WireFormat.generateContentBody(request))
-            switch reply {
-            case .failure(let error): return .failure(error)
-            case .success(let (body, tier)):
-                do {
-                    let (text, completion, usage) = try WireFormat.readGenerateContent(body)
-                    return check(GenerationResult(text: text, completion: completion, usage: usage, servedTier: tier), request)
-                } catch {
-                    return .failure(error)
-                }
+        case .generateContent: JSONWriter.bytes(WireFormat.generateContentBody(request))
+        case .interactions: JSONWriter.bytes(WireFormat.interactionsBody(request, continuationToken: continuationToken))
+        }
+    }
+
+    /// Reads one reply: the final result, or nil when a continuation hop follows.
+    func absorb(_ reply: Result<HTTPClient.Response, GeminiError>, into progress: inout InteractionProgress,
+                _ request: GenerationRequest) -> Result<GenerationResult, GeminiError>? {
+        progress.hops += 1
+        let hops = progress.hops
+        let interpreted = reply.flatMap(Self.interpret)
+        guard case .success(let (body, tier)) = interpreted else {
+            if case .failure(var error) = interpreted {
+                if hops > 1 { error.message += " (on continuation hop \(hops))"; error.usage = progress.usage }
+                return .failure(error)
             }
-        case .interactions:
-            var text = ""
-            var usage = TokenUsage()
-            var token: String?
-            var hops = 0
-            while true {
-                hops += 1
-                let reply = await post(url(for: request.model), body: WireFormat.interactionsBody(request, continuationToken: token))
-                guard case .success(let (body, tier)) = reply else {
-                    if case .failure(var error) = reply {
-                        if hops > 1 { error.message += " (on continuation hop \(hops))"; error.usage = usage }
-                        return .failure(error)
-                    }
-                    fatalError("unreachable")
-                }
-                let hop = WireFormat.readInteraction(body)
-                usage += hop.usage
-                text += hop.text
-                switch hop.status {
-                case "completed":
-                    if let outputError = hop.outputError {
-                        return .failure(GeminiError(.blocked, message: outputError, usage: usage))
-                    }
-                    return check(GenerationResult(text: text, completion: .complete, usage: usage, servedTier: tier, hops: hops), request)
-                case "incomplete", "budget_exceeded":
-                    return check(GenerationResult(text: text, completion: .truncated, usage: usage, servedTier: tier, hops: hops), request)
-                case "requires_continuation":
-                    guard let next = hop.continuationToken, hops <= configuration.maxContinuations else {
-                        return .failure(GeminiError(.badAnswer, message: "requires_continuation without a token or after \(hops) hops", usage: usage))
-                    }
-                    token = next
-                default:
-                    let why = ([hop.outputError].compactMap { $0 } + hop.errors).joined(separator: "; ")
-                    let blocked = hop.errors.contains { $0.contains("blocked") || $0.contains("safety") }
-                    return .failure(GeminiError(blocked ? .blocked : .badAnswer, code: hop.status,
-                                                message: "interaction \(hop.status)\(why.isEmpty ? "" : ": \(why)")", usage: usage))
-                }
+            return nil
+        }
+        if configuration.api == .generateContent {
+            do {
+                let (text, completion, usage) = try WireFormat.readGenerateContent(body)
+                return check(GenerationResult(text: text, completion: completion, usage: usage, servedTier: tier), request)
+            } catch {
+                return .failure(error)
             }
+        }
+        let hop = WireFormat.readInteraction(body)
+        progress.usage += hop.usage
+        progress.text += hop.text
+        let usage = progress.usage
+        switch hop.status {
+        case "completed":
+            if let outputError = hop.outputError {
+                return .failure(GeminiError(.blocked, message: outputError, usage: usage))
+            }
+            return check(GenerationResult(text: progress.text, completion: .complete, usage: usage, servedTier: tier, hops: hops), request)
+        case "incomplete", "budget_exceeded":
+            return check(GenerationResult(text: progress.text, completion: .truncated, usage: usage, servedTier: tier, hops: hops), request)
+        case "requires_continuation":
+            guard let next = hop.continuationToken, hops <= configuration.maxContinuations else {
+                return .failure(GeminiError(.badAnswer, message: "requires_continuation without a token or after \(hops) hops", usage: usage))
+            }
+            progress.token = next
+            return nil
+        default:
+            let why = ([hop.outputError].compactMap { $0 } + hop.errors).joined(separator: "; ")
+            let blocked = hop.errors.contains { $0.contains("blocked") || $0.contains("safety") }
+            return .failure(GeminiError(blocked ? .blocked : .badAnswer, code: hop.status,
+                                        message: "interaction \(hop.status)\(why.isEmpty ? "" : ": \(why)")", usage: usage))
         }
     }
 
@@ -146,56 +163,79 @@ public struct GeminiClient: Sendable {
 
     /// POSTs JSON; returns the parsed body and the served tier, or a classified error.
     func post(_ url: String, body: JSONValue) async -> Result<(JSONValue, ServiceTier?), GeminiError> {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: "application/json")
-        request.headers.add(name: "x-goog-api-key", value: configuration.apiKey)
-        request.headers.add(name: "user-agent", value: "sluice/0.1")
-        request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
-        let timeout = configuration.requestTimeout
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.seconds * 1e9))
-        do {
-            // One task per request, no timer task beside it: with 10,000 requests in flight every
-            // task's frames count. AsyncHTTPClient's deadline covers the wait for the response
-            // head; the body is checked against the same deadline chunk by chunk, and a body
-            // that stalls entirely meets the client's read timeout (set to the request timeout).
-            let response: HTTPClientResponse
-            do {
-                response = try await http.execute(request, deadline: deadline)
-            } catch let error as HTTPClientError where error == .deadlineExceeded {
-                throw GeminiError(.timeout, message: "no answer within \(timeout.components.seconds) s")
-            }
-            var bytes = ByteBuffer()
-            for try await chunk in response.body {
-                bytes.writeImmutableBuffer(chunk)
-                if bytes.readableBytes > 64 << 20 {
-                    throw GeminiError(.transport, message: "the response body is larger than 64 MiB")
-                }
-                if NIODeadline.now() > deadline {
-                    throw GeminiError(.timeout, message: "no complete answer within \(timeout.components.seconds) s")
-                }
-            }
-            let status = Int(response.status.code)
-            let headers = response.headers
-            let tier = headers.first(name: "x-gemini-service-tier").flatMap { ServiceTier(rawValue: $0.lowercased()) }
-            let parsed = try? JSONParser.parse(bytes.readableBytesView)
-            guard (200..<300).contains(status) else {
-                return .failure(WireFormat.classifyError(status: status, body: parsed, retryAfterHeader: headers.first(name: "retry-after")))
-            }
-            guard let parsed else {
-                return .failure(GeminiError(.transport, status: status, message: "the response body is not valid JSON (\(bytes.readableBytes) bytes)"))
-            }
-            return .success((parsed, tier))
-        } catch let error as GeminiError {
-            return .failure(error)
-        } catch is CancellationError {
-            return .failure(GeminiError(.transport, message: "cancelled"))
-        } catch let error as HTTPClientError where error == .readTimeout {
-            return .failure(GeminiError(.timeout, message: "the connection was idle for \(timeout.components.seconds) s"))
-        } catch {
-            return .failure(GeminiError(.transport, message: Self.describe(error)))
+        switch await send(url, body: JSONWriter.bytes(body)) {
+        case .success(let response): return Self.interpret(response)
+        case .failure(let error): return .failure(error)
         }
+    }
+
+    /// One HTTP exchange on the future-based API of AsyncHTTPClient, awaited once. With 10,000
+    /// requests in flight, every async frame on a request's task counts (the async/await API
+    /// stacks about 10 KB of frames per request); here the task holds only this small frame.
+    /// The deadline covers the whole exchange, body included; cancelling the task cancels it.
+    func send(_ url: String, body: [UInt8]) async -> Result<HTTPClient.Response, GeminiError> {
+        let started = start(url, body: body)
+        guard case .success(let task) = started else {
+            if case .failure(let error) = started { return .failure(error) }
+            fatalError("unreachable")
+        }
+        do {
+            return .success(try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            })
+        } catch {
+            return .failure(transportError(error))
+        }
+    }
+
+    func start(_ url: String, body: [UInt8]) -> Result<HTTPClient.Task<HTTPClient.Response>, GeminiError> {
+        do {
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "application/json")
+            headers.add(name: "accept", value: "application/json")
+            headers.add(name: "x-goog-api-key", value: configuration.apiKey)
+            headers.add(name: "user-agent", value: "sluice/0.1")
+            let request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(body))
+            return .success(http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 << 20),
+                                         deadline: .now() + .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))))
+        } catch {
+            return .failure(GeminiError(.invalidRequest, message: "cannot build a request for \(url): \(Self.describe(error))"))
+        }
+    }
+
+    func transportError(_ error: any Error) -> GeminiError {
+        let timeout = configuration.requestTimeout
+        do {
+            throw error
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            return GeminiError(.timeout, message: "no complete answer within \(timeout.components.seconds) s")
+        } catch let error as HTTPClientError where error == .readTimeout {
+            return GeminiError(.timeout, message: "the connection was idle for \(timeout.components.seconds) s")
+        } catch let error as HTTPClientError where error == .cancelled {
+            return GeminiError(.transport, message: "cancelled")
+        } catch is ResponseAccumulator.ResponseTooBigError {
+            return GeminiError(.transport, message: "the response body is larger than 64 MiB")
+        } catch {
+            return GeminiError(.transport, message: Self.describe(error))
+        }
+    }
+
+    /// Status, served tier and JSON body of a response, or the classified error it carries.
+    static func interpret(_ response: HTTPClient.Response) -> Result<(JSONValue, ServiceTier?), GeminiError> {
+        let status = Int(response.status.code)
+        let headers = response.headers
+        let bytes = response.body ?? ByteBuffer()
+        let tier = headers.first(name: "x-gemini-service-tier").flatMap { ServiceTier(rawValue: $0.lowercased()) }
+        let parsed = try? JSONParser.parse(bytes.readableBytesView)
+        guard (200..<300).contains(status) else {
+            return .failure(WireFormat.classifyError(status: status, body: parsed, retryAfterHeader: headers.first(name: "retry-after")))
+        }
+        guard let parsed else {
+            return .failure(GeminiError(.transport, status: status, message: "the response body is not valid JSON (\(bytes.readableBytes) bytes)"))
+        }
+        return .success((parsed, tier))
     }
 
     /// Transport errors described without echoing request headers (the key never leaves the client).

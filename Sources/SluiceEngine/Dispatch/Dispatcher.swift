@@ -105,158 +105,212 @@ public final class Dispatcher: Sendable {
         for w in wake { w.resume() }
     }
 
+    // Every record in process is a task whose async frames stay allocated while it waits for
+    // its answer (minutes, on Flex). With 10,000 in flight each kilobyte of frame is 10 MB, so
+    // the async functions below keep little state across their awaits and leave the work to
+    // synchronous helpers, whose locals live on the thread's stack.
+
     /// Resolves one record's prompt; identical prompts in flight share one request.
     func resolve(prompt: String) async -> Resolution {
+        guard policy.dedupe else { return await attempts(prompt: prompt) }
         let key = StableHash.hex(prompt)
-        if policy.dedupe {
-            let shared: Resolution? = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution?, Never>) in
-                let leader = state.withLock { s -> Bool in
-                    if s.waiters[key] != nil {
-                        s.waiters[key]!.append(continuation)
-                        return false
-                    }
-                    s.waiters[key] = []
-                    return true
-                }
-                if leader { continuation.resume(returning: nil) }
-            }
-            if let shared {
-                if case .answered = shared { counters.update { $0.dedupeSaved += 1 } }
-                return shared
-            }
-        }
+        if let shared = await joinIdentical(key: key) { return shared }
         let resolution = await attempts(prompt: prompt)
-        if policy.dedupe {
-            let followers = state.withLock { $0.waiters.removeValue(forKey: key) ?? [] }
-            let forFollowers: Resolution
-            switch resolution {
-            case .answered(let r, _, _, let tier, _): forFollowers = .answered(r, attempts: 0, wasted: TokenUsage(), tier: tier, shared: true)
-            case .failed(let e, _, _): forFollowers = .failed(e, attempts: 0, wasted: TokenUsage())
-            case .pending: forFollowers = .pending
-            }
-            for f in followers { f.resume(returning: forFollowers) }
-        }
+        shareWithIdentical(key: key, resolution)
         return resolution
+    }
+
+    /// nil: this record leads (sends the request); else the leader's outcome, shared.
+    func joinIdentical(key: String) async -> Resolution? {
+        let shared: Resolution? = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution?, Never>) in
+            let leader = state.withLock { s -> Bool in
+                if s.waiters[key] != nil {
+                    s.waiters[key]!.append(continuation)
+                    return false
+                }
+                s.waiters[key] = []
+                return true
+            }
+            if leader { continuation.resume(returning: nil) }
+        }
+        if case .answered? = shared { counters.update { $0.dedupeSaved += 1 } }
+        return shared
+    }
+
+    func shareWithIdentical(key: String, _ resolution: Resolution) {
+        let followers = state.withLock { $0.waiters.removeValue(forKey: key) ?? [] }
+        guard !followers.isEmpty else { return }
+        let forFollowers: Resolution
+        switch resolution {
+        case .answered(let r, _, _, let tier, _): forFollowers = .answered(r, attempts: 0, wasted: TokenUsage(), tier: tier, shared: true)
+        case .failed(let e, _, _): forFollowers = .failed(e, attempts: 0, wasted: TokenUsage())
+        case .pending: forFollowers = .pending
+        }
+        for f in followers { f.resume(returning: forFollowers) }
+    }
+
+    /// One record's attempts so far.
+    struct Progress {
+        var request: GenerationRequest
+        let estimate: Int
+        let firstAttempt: Double
+        var attempt = 0
+        var shedCount = 0
+        var wasted = TokenUsage()
+        var sent = ContinuousClock.now
+    }
+
+    /// What follows an attempt.
+    enum Next {
+        case done(Resolution)
+        case retry(after: Double)
     }
 
     /// The attempt loop for one request.
     func attempts(prompt: String) async -> Resolution {
-        var request = options.request(prompt: prompt)
-        let estimate = (prompt.unicodeScalars.count + (options.system?.unicodeScalars.count ?? 0) + 3) / 4
-        let firstAttempt = now
-        var attempt = 0
-        var shedCount = 0
-        var wasted = TokenUsage()
-        var generator = SystemRandomNumberGenerator()
+        var progress = Progress(request: options.request(prompt: prompt),
+                                estimate: (prompt.unicodeScalars.count + (options.system?.unicodeScalars.count ?? 0) + 3) / 4,
+                                firstAttempt: now)
         while true {
             await acquirePermit()
-            guard await admit(tokens: estimate, tier: request.tier) else {
+            guard await admit(tokens: progress.estimate, tier: progress.request.tier) else {
                 releasePermit()
                 return .pending
             }
-            attempt += 1
-            let sent = ContinuousClock.now
-            counters.update { $0.requests += 1 }
-            state.withLock { $0.retries.recordRequest(now: now) }
-            let result = await client.generate(request)
+            beginAttempt(&progress)
+            let result = await client.generate(progress.request)
             releasePermit()
-            let cost = reservedCost(tokens: estimate, tier: request.tier)
-            switch result {
-            case .success(let answer):
-                let tier = answer.servedTier ?? request.tier
-                let actual = PriceTable.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
-                let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-                    s.limit.onAnswer()
-                    s.rates.correct(estimated: estimate, actual: answer.usage.input)
-                    s.reserved -= cost
-                    s.spent += actual
-                    s.answersSeen += 1
-                    s.averageOutput += (Double(answer.usage.output + answer.usage.thought) - s.averageOutput) / Double(min(s.answersSeen, 100))
-                    return s.grantPermits()
-                }
-                for w in grown { w.resume() }
-                let seconds = (ContinuousClock.now - sent).seconds
-                let limitNow = currentLimit
-                counters.update {
-                    $0.limit = limitNow
-                    $0.usage += answer.usage
-                    $0.usageByTier[tier, default: TokenUsage()] += answer.usage
-                    $0.answersByTier[tier, default: 0] += 1
-                    $0.latencies.append(seconds)
-                    if request.tier != options.tier { $0.fallbacks += 1 }
-                }
-                return .answered(answer, attempts: attempt, wasted: wasted, tier: tier, shared: false)
-            case .failure(let error):
-                let used = error.usage ?? TokenUsage()
-                wasted += used
-                let usedCost = PriceTable.cost(model: options.model, tier: request.tier, usage: used) ?? 0
-                let decreased = state.withLock { s -> Bool in
-                    s.reserved -= cost
-                    s.spent += usedCost
-                    var down = false
-                    if error.kind == .shed || error.kind == .rateLimited {
-                        // One decrease per overload round trip (capped by the policy's window).
-                        let took = (ContinuousClock.now - sent).seconds
-                        let turnaround = s.overloadTurnaround.map { $0 + (took - $0) / 8 } ?? took
-                        s.overloadTurnaround = turnaround
-                        s.limit.window = min(policy.overloadWindow, max(0.02, 2 * turnaround))
-                        down = s.limit.onOverload(now: now, inFlight: s.onWire + 1)
-                        s.minLimitSeen = min(s.minLimitSeen, s.limit.current)
-                    }
-                    if error.kind == .rateLimited, let delay = error.retryAfter { s.rates.pause(for: delay, now: now) }
-                    return down
-                }
-                counters.update {
-                    $0.usage += used
-                    $0.usageByTier[request.tier, default: TokenUsage()] += used
-                    if error.kind == .shed { $0.shed += 1 }
-                    if error.kind == .rateLimited { $0.rateLimited += 1 }
-                    if decreased { $0.limit = self.currentLimit }
-                }
-                if error.kind == .shed { shedCount += 1 }
-                switch error.kind {
-                case .dailyQuota, .billing:
-                    stop.stop(.quota("stopped: \(error.kind == .dailyQuota ? "daily quota exhausted" : "billing: \(error.message)")"))
-                    return .pending
-                case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
-                    stop.stop(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
-                    return .pending
-                default: break
-                }
-                if stop.isSet { return .pending }
-                guard var delay = policy.retry.delay(afterAttempt: attempt, error: error, uniform: Double.random(in: 0..<1, using: &generator)) else {
-                    return .failed(error, attempts: attempt, wasted: wasted)
-                }
-                if let fallback = policy.fallbackTier, request.tier != fallback, error.kind == .shed, shedCount >= policy.fallbackAfterShed {
-                    logger.info("falling back to \(fallback.rawValue) after \(shedCount) shed attempts")
-                    request.tier = fallback
-                    delay = 0
-                }
-                if let maxWait = policy.maxWait, now - firstAttempt + delay > maxWait {
-                    if let fallback = policy.fallbackTier, request.tier != fallback {
-                        request.tier = fallback
-                        delay = 0
-                    } else {
-                        counters.update { $0.waitBudgetExceeded += 1 }
-                        return .pending
-                    }
-                }
-                counters.update { $0.retries += 1 }
-                logger.debug("attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
+            switch conclude(result, &progress) {
+            case .done(let resolution):
+                return resolution
+            case .retry(let delay):
                 if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
-                // The retry budget: wait (not fail) while retries would exceed their share.
-                // With nothing on the wire a retry is always allowed: idling is not hammering.
-                while !state.withLock({ $0.onWire == 0 || $0.retries.tryRetry(now: now) }) {
-                    if stop.isSet { return .pending }
-                    if let maxWait = policy.maxWait, now - firstAttempt > maxWait {
-                        counters.update { $0.waitBudgetExceeded += 1 }
-                        return .pending
-                    }
-                    try? await Task.sleep(for: .milliseconds(250))
-                }
-                if stop.isSet { return .pending }
+                guard await retryAllowed(progress) else { return .pending }
             }
         }
+    }
+
+    func beginAttempt(_ progress: inout Progress) {
+        progress.attempt += 1
+        progress.sent = ContinuousClock.now
+        counters.update { $0.requests += 1 }
+        state.withLock { $0.retries.recordRequest(now: now) }
+    }
+
+    /// Books an attempt's outcome (limit, rates, cost, counters) and decides what follows.
+    func conclude(_ result: Result<GenerationResult, GeminiError>, _ progress: inout Progress) -> Next {
+        let cost = reservedCost(tokens: progress.estimate, tier: progress.request.tier)
+        switch result {
+        case .success(let answer):
+            return .done(answered(answer, progress, reservedCost: cost))
+        case .failure(let error):
+            return failed(error, &progress, reservedCost: cost)
+        }
+    }
+
+    func answered(_ answer: GenerationResult, _ progress: Progress, reservedCost cost: Double) -> Resolution {
+        let tier = answer.servedTier ?? progress.request.tier
+        let actual = PriceTable.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
+        let estimate = progress.estimate
+        let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.limit.onAnswer()
+            s.rates.correct(estimated: estimate, actual: answer.usage.input)
+            s.reserved -= cost
+            s.spent += actual
+            s.answersSeen += 1
+            s.averageOutput += (Double(answer.usage.output + answer.usage.thought) - s.averageOutput) / Double(min(s.answersSeen, 100))
+            return s.grantPermits()
+        }
+        for w in grown { w.resume() }
+        let seconds = (ContinuousClock.now - progress.sent).seconds
+        let limitNow = currentLimit
+        let fellBack = progress.request.tier != options.tier
+        counters.update {
+            $0.limit = limitNow
+            $0.usage += answer.usage
+            $0.usageByTier[tier, default: TokenUsage()] += answer.usage
+            $0.answersByTier[tier, default: 0] += 1
+            $0.latencies.append(seconds)
+            if fellBack { $0.fallbacks += 1 }
+        }
+        return .answered(answer, attempts: progress.attempt, wasted: progress.wasted, tier: tier, shared: false)
+    }
+
+    func failed(_ error: GeminiError, _ progress: inout Progress, reservedCost cost: Double) -> Next {
+        let used = error.usage ?? TokenUsage()
+        progress.wasted += used
+        let tier = progress.request.tier
+        let usedCost = PriceTable.cost(model: options.model, tier: tier, usage: used) ?? 0
+        let sent = progress.sent
+        let decreased = state.withLock { s -> Bool in
+            s.reserved -= cost
+            s.spent += usedCost
+            var down = false
+            if error.kind == .shed || error.kind == .rateLimited {
+                // One decrease per overload round trip (capped by the policy's window).
+                let took = (ContinuousClock.now - sent).seconds
+                let turnaround = s.overloadTurnaround.map { $0 + (took - $0) / 8 } ?? took
+                s.overloadTurnaround = turnaround
+                s.limit.window = min(policy.overloadWindow, max(0.02, 2 * turnaround))
+                down = s.limit.onOverload(now: now, inFlight: s.onWire + 1)
+                s.minLimitSeen = min(s.minLimitSeen, s.limit.current)
+            }
+            if error.kind == .rateLimited, let delay = error.retryAfter { s.rates.pause(for: delay, now: now) }
+            return down
+        }
+        counters.update {
+            $0.usage += used
+            $0.usageByTier[tier, default: TokenUsage()] += used
+            if error.kind == .shed { $0.shed += 1 }
+            if error.kind == .rateLimited { $0.rateLimited += 1 }
+            if decreased { $0.limit = self.currentLimit }
+        }
+        if error.kind == .shed { progress.shedCount += 1 }
+        switch error.kind {
+        case .dailyQuota, .billing:
+            stop.stop(.quota("stopped: \(error.kind == .dailyQuota ? "daily quota exhausted" : "billing: \(error.message)")"))
+            return .done(.pending)
+        case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
+            stop.stop(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
+            return .done(.pending)
+        default: break
+        }
+        if stop.isSet { return .done(.pending) }
+        guard var delay = policy.retry.delay(afterAttempt: progress.attempt, error: error, uniform: Double.random(in: 0..<1)) else {
+            return .done(.failed(error, attempts: progress.attempt, wasted: progress.wasted))
+        }
+        if let fallback = policy.fallbackTier, progress.request.tier != fallback, error.kind == .shed, progress.shedCount >= policy.fallbackAfterShed {
+            logger.info("falling back to \(fallback.rawValue) after \(progress.shedCount) shed attempts")
+            progress.request.tier = fallback
+            delay = 0
+        }
+        if let maxWait = policy.maxWait, now - progress.firstAttempt + delay > maxWait {
+            if let fallback = policy.fallbackTier, progress.request.tier != fallback {
+                progress.request.tier = fallback
+                delay = 0
+            } else {
+                counters.update { $0.waitBudgetExceeded += 1 }
+                return .done(.pending)
+            }
+        }
+        counters.update { $0.retries += 1 }
+        logger.debug("attempt \(progress.attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
+        return .retry(after: delay)
+    }
+
+    /// The retry budget: waits (not fails) while retries would exceed their share. With nothing
+    /// on the wire a retry is always allowed: idling is not hammering. False when the record
+    /// must stay pending (stop, wait budget).
+    func retryAllowed(_ progress: Progress) async -> Bool {
+        while !state.withLock({ $0.onWire == 0 || $0.retries.tryRetry(now: now) }) {
+            if stop.isSet { return false }
+            if let maxWait = policy.maxWait, now - progress.firstAttempt > maxWait {
+                counters.update { $0.waitBudgetExceeded += 1 }
+                return false
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return !stop.isSet
     }
 
     /// Waits for the rate buckets and the cost cap; false when the run is stopping.

@@ -226,12 +226,23 @@ public final class EnrichmentJob: Sendable {
     }
 
     /// Resolves one record and journals the outcome; a pending record is left for the next run.
+    /// The updates are built synchronously: this frame lives while the record waits for Flex.
     func process(number: Int, offset: Int64, prompt: String, dispatcher: Dispatcher, writer: JournalWriter) async throws {
-        let hash = StableHash.hex(prompt)
-        var inFlight = RecordUpdate(number: number, byteOffset: offset, state: .inFlight)
-        inFlight.promptHash = hash
-        writer.submit(inFlight)
-        switch await dispatcher.resolve(prompt: prompt) {
+        writer.submit(Self.inFlight(number: number, offset: offset, prompt: prompt))
+        let resolution = await dispatcher.resolve(prompt: prompt)
+        guard let update = outcome(resolution, number: number, offset: offset, prompt: prompt) else { return }
+        try await writer.commit(update)
+    }
+
+    static func inFlight(number: Int, offset: Int64, prompt: String) -> RecordUpdate {
+        var update = RecordUpdate(number: number, byteOffset: offset, state: .inFlight)
+        update.promptHash = StableHash.hex(prompt)
+        return update
+    }
+
+    /// The journal update for a resolution (nil: pending), counted.
+    func outcome(_ resolution: Dispatcher.Resolution, number: Int, offset: Int64, prompt: String) -> RecordUpdate? {
+        switch resolution {
         case .answered(let answer, let attempts, let wasted, let tier, let shared):
             var update = RecordUpdate(number: number, byteOffset: offset, state: .done)
             update.answer = answer.text
@@ -242,13 +253,13 @@ public final class EnrichmentJob: Sendable {
                 update.thoughtTokens = answer.usage.thought + wasted.thought
             }
             update.servedTier = tier.rawValue
-            update.promptHash = hash
+            update.promptHash = StableHash.hex(prompt)
             var notes: [String] = []
             if answer.completion == .truncated { notes.append("answer cut at max_output_tokens") }
             if shared { notes.append("answer shared with an identical prompt") }
             update.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
-            try await writer.commit(update)
             counters.update { $0.done += 1 }
+            return update
         case .failed(let error, let attempts, let wasted):
             var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
             update.error = attempts > 1 ? "\(error) (after \(attempts) attempts)" : error.description
@@ -256,12 +267,12 @@ public final class EnrichmentJob: Sendable {
             update.inputTokens = wasted.input
             update.outputTokens = wasted.output
             update.thoughtTokens = wasted.thought
-            update.promptHash = hash
-            try await writer.commit(update)
+            update.promptHash = StableHash.hex(prompt)
             counters.update { $0.failed += 1 }
             logger.info("record \(number) failed: \(update.error ?? "")")
+            return update
         case .pending:
-            break
+            return nil
         }
     }
 

@@ -46,6 +46,13 @@ struct TemplateTests {
         #expect(t.missingVariables(in: record) == ["email", "address.zip"])
     }
 
+    @Test func fieldsWhoseNamesMustacheCannotSpellAreReachable() throws {
+        let odd = Record(number: 1, byteOffset: 0, line: 2, fields: ["Company Name": "Acme", "x:weight": ["unit": "kg", "_text": "5"], "@id": "7"])
+        let t = try PromptTemplate(text: "{{Company_Name}} {{x_weight._text}} {{x_weight.unit}} #{{_id}}", name: "t")
+        #expect(t.missingVariables(in: odd).isEmpty)
+        #expect(t.render(odd) == "Acme 5 kg #7")
+    }
+
     @Test func unknownFrontMatterKeyIsAUsageError() {
         #expect(throws: SluiceError.self) { try PromptTemplate(text: "---\nmodle: x\n---\nhi", name: "t") }
     }

@@ -105,7 +105,7 @@ public struct PromptTemplate: Sendable {
 
     /// The top-level names the template reads that `record` lacks.
     public func missingVariables(in record: Record) -> [String] {
-        variables.filter { $0 != "_record" && $0 != "." && record.value(at: $0) == nil }
+        variables.filter { $0 != "_record" && $0 != "." && TemplateName.resolve($0, in: record) == nil }
     }
 
     /// Scans `{{name}}`, `{{{name}}}`, `{{&name}}`, `{{#name}}` and `{{^name}}` outside sections.
@@ -144,7 +144,7 @@ struct MustacheRecord: MustacheParent {
     let record: Record
     func child(named name: String) -> Any? {
         if name == "_record" { return String(record.number) }
-        guard let value = record.fields[name] else { return nil }
+        guard let value = TemplateName.lookup(record.fields, name) else { return nil }
         return MustacheJSON.value(value)
     }
 }
@@ -164,7 +164,7 @@ enum MustacheJSON {
 
 struct MustacheJSONObject: MustacheParent, MustacheCustomRenderable {
     let object: JSONObject
-    func child(named name: String) -> Any? { object[name].flatMap(MustacheJSON.value) }
+    func child(named name: String) -> Any? { TemplateName.lookup(object, name).flatMap(MustacheJSON.value) }
     var renderText: String { JSONWriter.string(.object(object)) }
     var isNull: Bool { false }
 }

@@ -23,6 +23,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
+    public mutating func reserveCapacity(_ n: Int) { members.reserveCapacity(n) }
+
+    /// The member at a position (document order).
+    @inline(__always) public func member(at index: Int) -> (key: String, value: JSONValue) { members[index] }
+
     /// Appends without checking for an existing key (the parser keeps duplicates as written).
     public mutating func append(_ key: String, _ value: JSONValue) { members.append((key: key, value: value)) }
 

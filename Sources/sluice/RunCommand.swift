@@ -66,6 +66,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "XML: expand entities declared in the DOCTYPE (refused by default; external entities are never loaded).") var xmlEntities = false
     @Flag(help: "Compress the output with gzip (implied by an output name ending in .gz).") var gzip = false
     @Option(help: "gzip level of the output, 1 (fast, default) to 9 (small).") var gzipLevel: Int32 = 1
+    @Flag(help: "CSV/TSV output: prefix ' to cells starting with = + - @ tab or CR, so a spreadsheet does not run them as formulas (off by default: it changes the data).") var csvFormulaGuard = false
     @Flag(help: "Allow new columns to replace input columns of the same name.") var overwriteColumns = false
     @Option(help: "Attempts per record before it fails.") var maxAttempts = 10
     @Option(help: "First retry delay in seconds (doubles each attempt, full jitter).") var retryBaseDelay = 2.0
@@ -201,6 +202,7 @@ struct RunCommand: AsyncParsableCommand {
         o.gzipOutput = gzip ? true : nil
         guard (1...9).contains(gzipLevel) else { throw SluiceError(.usage, "--gzip-level must be 1 to 9") }
         o.gzipLevel = gzipLevel
+        o.csvFormulaGuard = csvFormulaGuard
         o.dispatch.maxWait = maxWait
         if let fallback {
             guard let tier = ServiceTier(rawValue: fallback), tier != serviceTier else {

@@ -1,4 +1,4 @@
-import SluiceEngine
+@testable import SluiceEngine
 import SluiceFormats
 import SluiceGemini
 import SluiceJSON
@@ -51,6 +51,25 @@ struct TemplateTests {
         let t = try PromptTemplate(text: "{{Company_Name}} {{x_weight._text}} {{x_weight.unit}} #{{_id}}", name: "t")
         #expect(t.missingVariables(in: odd).isEmpty)
         #expect(t.render(odd) == "Acme 5 kg #7")
+    }
+
+    @Test func plainRendererMatchesMustache() throws {
+        let records = [
+            Record(number: 3, byteOffset: 0, line: 4, fields: ["name": "A & <b>", "n": .number("1.50"), "ok": .bool(true), "no": .bool(false), "nil": .null,
+                                                               "addr": ["city": "Oslo", "geo": ["lat": .number("59.9")]], "tags": .array(["x", "y"]),
+                                                               "Company Name": "Acme"]),
+            Record(number: 9, byteOffset: 0, line: 10, fields: ["name": "", "addr": "flat", "tags": .array([])]),
+        ]
+        let bodies = [
+            "{{name}} {{n}} {{ok}} {{no}} [{{nil}}] {{missing}} #{{_record}}",
+            "{{{name}}} {{& addr.city }} {{addr.geo.lat}} {{addr.nothing}} {{Company_Name}}",
+            "{{addr}} {{tags}}",
+            "{{addr.city.deeper}} line\n  {{name}}\n",
+        ]
+        for body in bodies {
+            let t = try PromptTemplate(text: body, name: "t")
+            for record in records { #expect(t.render(record) == t.renderWithMustache(record), "\(body)") }
+        }
     }
 
     @Test func unknownFrontMatterKeyIsAUsageError() {

@@ -85,6 +85,28 @@ struct CSVTests {
     }
 }
 
+@Suite("CSV formula guard")
+struct FormulaGuardTests {
+    @Test func prefixesCellsASpreadsheetWouldRunOnlyWhenAsked() throws {
+        let path = NSTemporaryDirectory() + "sluice-guard-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let row: JSONObject = ["a": "=HYPERLINK(\"http://x\")", "b": "+1", "c": "-2", "d": "@SUM(A1)", "e": "\tx", "f": "\rx", "g": "plain", "h": .number("-3")]
+        for guarded in [true, false] {
+            let file = try AtomicFile(path: path)
+            let writer = try CSVWriter(sink: file.sink, columns: Array(row.keys), formulaGuard: guarded)
+            try writer.write(row)
+            try writer.finish()
+            try file.commit()
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            if guarded {
+                #expect(text == "a,b,c,d,e,f,g,h\n\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2,'@SUM(A1),'\tx,\"'\rx\",plain,-3\n")
+            } else {
+                #expect(text == "a,b,c,d,e,f,g,h\n\"=HYPERLINK(\"\"http://x\"\")\",+1,-2,@SUM(A1),\tx,\"\rx\",plain,-3\n")
+            }
+        }
+    }
+}
+
 @Suite("JSON Lines")
 struct JSONLTests {
     @Test func skipsBlankLinesAndKeepsOffsets() throws {

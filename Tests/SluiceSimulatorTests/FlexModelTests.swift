@@ -54,20 +54,20 @@ struct FlexModelTests {
     @Test func perMinuteLimitGives429WithRetryInfoThenRecovers() async throws {
         var config = SimulatorConfiguration.instant
         config.rateLimits.rpm = 2
-        config.rateLimits.window = 1.5
+        config.rateLimits.window = 5
         try await SimulatorServer.withRunning(config) { sim in
             let url = "\(sim.baseURL)/v1beta/models/gemini-x:generateContent"
             var statuses: [Int] = []
             var limited: WireResponse?
             // Windows are fixed from the simulator's start: on a loaded machine the first requests
             // may straddle a boundary, so send until the limit bites (at most two windows' worth).
-            for i in 0..<6 where limited == nil {
+            for i in 0..<12 where limited == nil {
                 let r = try await Wire.send(url, body: Self.gc("rpm \(i)"))
                 statuses.append(r.status)
                 if r.status == 429 { limited = r }
             }
             let served = statuses.filter { $0 == 200 }.count
-            #expect(statuses.last == 429 && served >= 2 && served <= 4, "statuses: \(statuses)")
+            #expect(statuses.last == 429 && served >= 2 && served <= 6, "statuses: \(statuses)")
             let error = try #require(limited?.json["error"])
             #expect(error["status"] == "RESOURCE_EXHAUSTED")
             let details = try #require(error["details"]?.arrayValue)
@@ -78,7 +78,7 @@ struct FlexModelTests {
             #expect(details[0]["violations"]?[0]?["quotaValue"] == "2")
             let delay = try #require(details[2]["retryDelay"]?.stringValue)
             let seconds = try #require(Double(delay.dropLast()))
-            #expect(delay.hasSuffix("s") && seconds > 0 && seconds <= 1.5)
+            #expect(delay.hasSuffix("s") && seconds > 0 && seconds <= 5)
             #expect(error["message"]?.stringValue?.contains("Please retry in") == true)
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000) + 100))
             #expect(try await Wire.send(url, body: Self.gc("rpm again")).status == 200)

@@ -169,7 +169,7 @@ public final class Dispatcher: Sendable {
     /// The attempt loop for one request.
     func attempts(prompt: String) async -> Resolution {
         var progress = Progress(request: options.request(prompt: prompt),
-                                estimate: (prompt.unicodeScalars.count + (options.system?.unicodeScalars.count ?? 0) + 3) / 4,
+                                estimate: (TokenEstimate.characters(prompt) + (options.system.map(TokenEstimate.characters) ?? 0) + 3) / 4,
                                 firstAttempt: now)
         while true {
             await acquirePermit()

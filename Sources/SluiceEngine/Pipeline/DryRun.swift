@@ -89,7 +89,7 @@ public enum DryRun {
         var records = 0
         var tokens = 0
         var first: String?
-        let systemTokens = ((options.system?.unicodeScalars.count ?? 0) + 3) / 4
+        let systemTokens = options.system.map(TokenEstimate.tokens) ?? 0
         while true {
             let next: RecordInput.Entry?
             do { next = try input.next() } catch { throw SluiceError(error) }
@@ -116,7 +116,7 @@ public enum DryRun {
                 case .failure(let error): throw SluiceError(.failure, "countTokens for record \(record.number): \(error)")
                 }
             } else {
-                tokens += (prompt.unicodeScalars.count + 3) / 4 + systemTokens
+                tokens += TokenEstimate.tokens(prompt) + systemTokens
             }
             records += 1
         }

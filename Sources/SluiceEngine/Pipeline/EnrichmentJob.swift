@@ -358,9 +358,9 @@ public final class EnrichmentJob: Sendable {
             if options.inputFormat == .csv, let input = (reader as? CSVReader)?.dialect {
                 dialect.delimiter = input.delimiter
             }
-            return try CSVWriter(sink: sink, columns: columns, dialect: dialect)
+            return try CSVWriter(sink: sink, columns: columns, dialect: dialect, formulaGuard: options.csvFormulaGuard)
         case .tsv:
-            return try CSVWriter(sink: sink, columns: columns, dialect: .tsv)
+            return try CSVWriter(sink: sink, columns: columns, dialect: .tsv, formulaGuard: options.csvFormulaGuard)
         case .jsonl:
             return JSONLWriter(sink: sink)
         case .xml:

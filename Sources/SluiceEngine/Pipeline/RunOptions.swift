@@ -38,6 +38,8 @@ public struct RunOptions: Sendable {
     /// nil: gzip when the output's name ends in `.gz`.
     public var gzipOutput: Bool?
     public var gzipLevel: Int32 = 1
+    /// CSV/TSV output: prefix `'` to cells a spreadsheet would run as formulas.
+    public var csvFormulaGuard = false
     public var system: String?
     public var maxOutputTokens: Int?
     public var temperature: Double?

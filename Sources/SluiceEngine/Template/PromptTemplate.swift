@@ -15,6 +15,8 @@ public struct PromptTemplate: Sendable {
     /// Names the template reads at the top level (outside sections), in order of appearance.
     public let variables: [String]
     private let compiled: MustacheTemplate
+    /// The same template without Mustache's dynamic lookups, when it has only plain variables.
+    private let plain: PlainTemplate?
 
     /// Loads and compiles a template file; a `schema:` string names a JSON file beside it.
     public init(contentsOf path: String) throws(SluiceError) {
@@ -47,6 +49,7 @@ public struct PromptTemplate: Sendable {
             throw SluiceError(.usage, "template \(name): invalid Mustache: \(error)")
         }
         variables = Self.topLevelVariables(body)
+        plain = PlainTemplate(body)
     }
 
     static func parseFrontMatter(_ yaml: String, template: String, directory: String) throws(SluiceError) -> TemplateSettings {
@@ -100,6 +103,11 @@ public struct PromptTemplate: Sendable {
 
     /// Renders one record's prompt.
     public func render(_ record: Record) -> String {
+        plain?.render(record) ?? renderWithMustache(record)
+    }
+
+    /// Always through swift-mustache (the reference the plain renderer is tested against).
+    func renderWithMustache(_ record: Record) -> String {
         compiled.render(MustacheRecord(record: record))
     }
 

@@ -76,7 +76,8 @@ public final class CSVReader: RecordReader {
                     throw error
                 }
             }
-            for (name, value) in zip(columns, values) { fields.append(name, .string(value)) }
+            fields.reserveCapacity(columns.count)
+            for i in 0..<columns.count { fields.append(columns[i], .string(values[i])) }
         } else {
             for (i, value) in values.enumerated() { fields.append("column_\(i + 1)", .string(value)) }
         }
@@ -127,14 +128,28 @@ public final class CSVReader: RecordReader {
             }
             var endOfRow = false
             var endOfInput = false
-            if quoted {
+            if quoted, let quote {
+                // Runs between quotes and line breaks are copied whole.
                 while true {
-                    guard let byte = try bytes.next() else {
+                    let chunk = try bytes.available()
+                    if chunk.isEmpty {
                         var error = FormatError(.unterminatedQuote, "quoted field \(values.count + 1) is never closed (the file ends inside it)",
                                                 file: bytes.name, record: recordCount + 1, line: startLine, byteOffset: offset)
                         error.text = rowText(values + [String(decoding: field.prefix(200), as: UTF8.self)])
                         throw error
                     }
+                    let i = ByteScan.firstOf(quote, 0x0A, 0x0D, in: chunk)
+                    if i > 0 {
+                        let room = max(0, maxField - field.count)
+                        field.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<min(i, room)]))
+                        if i > room { fail(.fieldTooLarge, tooLargeMessage) }
+                    }
+                    if i == chunk.count {
+                        bytes.consume(i)
+                        continue
+                    }
+                    let byte = chunk[i]
+                    bytes.consume(i + 1)
                     if byte == quote {
                         if try bytes.peek() == quote {
                             _ = try bytes.next()
@@ -143,22 +158,25 @@ public final class CSVReader: RecordReader {
                         }
                         break
                     }
-                    if byte == 0x0A { line += 1 } else if byte == 0x0D, try bytes.peek() != 0x0A { line += 1 }
+                    if byte == 0x0A { line += 1 } else if try bytes.peek() != 0x0A { line += 1 }
                     if field.count < maxField { field.append(byte) } else { fail(.fieldTooLarge, tooLargeMessage) }
                 }
             }
             // Unquoted part (or what follows a closing quote, kept as data like most readers do).
+            // The common case, a whole unquoted field inside the buffer, becomes a String
+            // straight from the buffer; others gather in `field` first.
+            var direct: String?
+            var fieldBytes = 0
             while true {
                 let chunk = try bytes.available()
                 if chunk.isEmpty { endOfInput = true; break }
-                var i = 0
-                var stop: UInt8? = nil
-                while i < chunk.count {
-                    let b = chunk[i]
-                    if b == delimiter || b == 0x0A || b == 0x0D { stop = b; break }
-                    i += 1
-                }
-                if i > 0 {
+                let i = ByteScan.firstOf(delimiter, 0x0A, 0x0D, in: chunk)
+                let stop: UInt8? = i < chunk.count ? chunk[i] : nil
+                if stop != nil, !quoted, field.isEmpty, i <= maxField {
+                    fieldBytes = i
+                    if problem == nil { direct = decode(UnsafeRawBufferPointer(rebasing: chunk[0..<i]), field: values.count + 1, fail: fail) }
+                    bytes.consume(i)
+                } else if i > 0 {
                     let room = max(0, maxField - field.count)
                     field.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<min(i, room)]))
                     if i > room { fail(.fieldTooLarge, tooLargeMessage) }
@@ -174,19 +192,15 @@ public final class CSVReader: RecordReader {
                     break
                 }
             }
-            recordBytes += field.count
+            recordBytes += direct == nil ? field.count : fieldBytes
             if recordBytes > options.limits.maxRecordBytes {
                 fail(.recordTooLarge, "the record is larger than \(options.limits.maxRecordBytes) bytes (raise --max-record-bytes if this is expected)")
             }
-            if problem == nil {
-                if let value = String(validating: field, as: UTF8.self) {
-                    values.append(value)
-                } else if options.invalidUTF8 == .replace {
-                    values.append(String(decoding: field, as: UTF8.self))
-                } else {
-                    fail(.invalidUTF8, "field \(values.count + 1) is not valid UTF-8 (--invalid-utf8 replace substitutes U+FFFD)")
-                    values.append(String(decoding: field, as: UTF8.self))
-                }
+            if let direct {
+                values.append(direct)
+            } else if problem == nil {
+                let value = field.withUnsafeBytes { decode($0, field: values.count + 1, fail: fail) }
+                values.append(value)
             }
             if endOfRow || endOfInput {
                 if var problem {
@@ -197,6 +211,18 @@ public final class CSVReader: RecordReader {
                 return Row(values: values, offset: offset, line: startLine)
             }
         }
+    }
+
+    /// A field's bytes as a String: ASCII copied as is, anything else validated as UTF-8 and,
+    /// when invalid, repaired (`--invalid-utf8 replace`) or reported.
+    @inline(__always)
+    private func decode(_ buffer: UnsafeRawBufferPointer, field number: Int, fail: (FormatError.Code, String) -> Void) -> String {
+        let text = String(decoding: buffer, as: UTF8.self)
+        if ByteScan.isASCII(buffer) || text.utf8.elementsEqual(buffer) { return text }
+        if options.invalidUTF8 != .replace {
+            fail(.invalidUTF8, "field \(number) is not valid UTF-8 (--invalid-utf8 replace substitutes U+FFFD)")
+        }
+        return text
     }
 
     private var tooLargeMessage: String {

@@ -8,7 +8,13 @@ public final class CSVWriter: RecordWriter {
     private let sink: OutputSink
     private var row: [UInt8] = []
 
-    public init(sink: OutputSink, columns: [String], dialect: CSVDialect = .csv) throws(FormatError) {
+    /// Prefix `'` to cells a spreadsheet would evaluate (OWASP's CSV injection advice): those
+    /// starting with `=`, `+`, `-`, `@`, tab or CR. Off by default: it changes the data, which
+    /// machine pipelines do not want; on for files people open in Excel or Sheets.
+    public let formulaGuard: Bool
+
+    public init(sink: OutputSink, columns: [String], dialect: CSVDialect = .csv, formulaGuard: Bool = false) throws(FormatError) {
+        self.formulaGuard = formulaGuard
         self.sink = sink
         self.columns = columns
         self.dialect = dialect
@@ -25,12 +31,15 @@ public final class CSVWriter: RecordWriter {
 
     public func write(_ fields: JSONObject) throws(FormatError) {
         row.removeAll(keepingCapacity: true)
+        // Records usually hold the columns in order: take them by position, look up otherwise.
+        let inOrder = fields.count >= columns.count
         for (i, name) in columns.enumerated() {
             if i > 0 { row.append(dialect.delimiter) }
-            switch fields[name] {
+            let value = inOrder && fields.member(at: i).key == name ? fields.member(at: i).value : fields[name]
+            switch value {
             case nil, .null?: break
             case .string(let s)?: append(s)
-            case .number(let n)?: append(n)
+            case .number(let n)?: append(n, guarding: false)
             case .bool(let b)?: append(b ? "true" : "false")
             case let value?: append(JSONWriter.string(value))
             }
@@ -39,23 +48,29 @@ public final class CSVWriter: RecordWriter {
         try sink.write(row)
     }
 
-    private func append(_ text: String) {
+    private func append(_ text: String, guarding: Bool = true) {
+        var text = text
         let quote = dialect.quote ?? UInt8(ascii: "\"")
-        var needsQuotes = false
-        for b in text.utf8 where b == dialect.delimiter || b == quote || b == 0x0A || b == 0x0D {
-            needsQuotes = true
-            break
+        let delimiter = dialect.delimiter
+        if formulaGuard, guarding, let first = text.utf8.first,
+           first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D {
+            text = "'" + text
         }
-        guard needsQuotes else {
-            row.append(contentsOf: text.utf8)
-            return
+        text.withUTF8 { bytes in
+            guard ByteScan.contains(delimiter, quote, 0x0A, 0x0D, in: UnsafeRawBufferPointer(bytes)) else {
+                row.append(contentsOf: bytes)
+                return
+            }
+            row.append(quote)
+            var start = 0
+            for (i, b) in bytes.enumerated() where b == quote {
+                row.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...i]))
+                row.append(quote)
+                start = i + 1
+            }
+            row.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            row.append(quote)
         }
-        row.append(quote)
-        for b in text.utf8 {
-            if b == quote { row.append(quote) }
-            row.append(b)
-        }
-        row.append(quote)
     }
 
     public func finish() throws(FormatError) { try sink.finish() }

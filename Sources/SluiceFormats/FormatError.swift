@@ -11,6 +11,7 @@ public struct FormatError: Error, Sendable, CustomStringConvertible, Equatable {
         case unsupportedEncoding = "unsupported-encoding"
         case emptyHeader = "empty-header"
         case duplicateColumn = "duplicate-column"
+        case tooManyColumns = "too-many-columns"
         case io = "io"
         case corruptCompressedData = "corrupt-compressed-data"
         case invalidXML = "invalid-xml"
@@ -40,7 +41,7 @@ public struct FormatError: Error, Sendable, CustomStringConvertible, Equatable {
     public var isRecordLevel: Bool {
         guard record != nil else { return false }
         switch code {
-        case .unterminatedQuote, .invalidUTF8, .fieldTooLarge, .recordTooLarge, .raggedRow, .notAnObject, .invalidJSON: return true
+        case .unterminatedQuote, .invalidUTF8, .fieldTooLarge, .recordTooLarge, .raggedRow, .notAnObject, .invalidJSON, .tooManyColumns: return true
         default: return false
         }
     }

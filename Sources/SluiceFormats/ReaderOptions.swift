@@ -2,6 +2,9 @@
 public struct ReaderLimits: Sendable, Equatable {
     public var maxFieldBytes = 1 << 20
     public var maxRecordBytes = 8 << 20
+    /// Columns of a CSV header (or fields of a headerless row): a million-column header is an
+    /// error, not a million-member object per record.
+    public var maxColumns = 100_000
     public init() {}
 }
 

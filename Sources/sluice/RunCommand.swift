@@ -60,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Bytes that are not UTF-8: fail (a bad record) or replace (with U+FFFD).") var invalidUtf8 = "fail"
     @Option(help: "Largest CSV field, in bytes.") var maxFieldBytes = 1 << 20
     @Option(help: "Largest record (CSV row, JSON line, XML record), in bytes.") var maxRecordBytes = 8 << 20
+    @Option(help: "Most columns in a CSV header or row.") var maxColumns = 100_000
     @Option(help: "A record that cannot be read: fail (stop, exit 65, with its position) or skip (to the dead-letter file; every good record is still enriched).") var onBadRecord = "fail"
     @Option(help: "Dead-letter file for --on-bad-record skip (default: OUTPUT.bad-records.jsonl).") var badRecords: String?
     @Option(help: "XML: the element that is one record (default: the repeated child of the root); also the record element of XML written from other formats.") var recordElement: String?
@@ -262,6 +263,8 @@ struct RunCommand: AsyncParsableCommand {
         guard maxFieldBytes > 0, maxRecordBytes > 0 else { throw SluiceError(.usage, "--max-field-bytes and --max-record-bytes must be positive") }
         r.limits.maxFieldBytes = maxFieldBytes
         r.limits.maxRecordBytes = maxRecordBytes
+        guard maxColumns > 0 else { throw SluiceError(.usage, "--max-columns must be positive") }
+        r.limits.maxColumns = maxColumns
         r.recordElement = recordElement
         r.allowEntities = xmlEntities
         return r

@@ -53,7 +53,14 @@ public final class Journal {
         } catch {
             flock(lockDescriptor, LOCK_UN)
             close(lockDescriptor)
-            throw error
+            guard error.exitCode == .failure else { throw error }
+            // A damaged or unwritable journal is never replaced behind the user's back: it may
+            // still hold answers that were paid for.
+            throw SluiceError(.failure, """
+                \(error.message)
+                The journal cannot be used. If it is damaged, move it aside (with its -wal file: they may still hold paid answers) \
+                or pass --restart to start over; if its directory is read-only, pass --journal with a writable path.
+                """)
         }
     }
 

@@ -48,21 +48,25 @@ enum ByteScan {
         return false
     }
 
-    /// Whether every byte is ASCII.
+    /// Whether the bytes hold anything but ASCII, and whether they hold a NUL, in one pass.
     @inline(__always)
-    static func isASCII(_ buffer: UnsafeRawBufferPointer) -> Bool {
+    static func classify(_ buffer: UnsafeRawBufferPointer) -> (nonASCII: Bool, nul: Bool) {
         var i = 0
         let n = buffer.count
-        guard let base = buffer.baseAddress else { return true }
+        guard let base = buffer.baseAddress else { return (false, false) }
         var acc: UInt64 = 0
+        var zeros: UInt64 = 0
         while i + 8 <= n {
-            acc |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            acc |= word
+            zeros |= zeroBytes(word)
             i += 8
         }
         while i < n {
             acc |= UInt64(buffer[i])
+            if buffer[i] == 0 { zeros = 1 }
             i += 1
         }
-        return acc & highs == 0
+        return (acc & highs != 0, zeros != 0)
     }
 }

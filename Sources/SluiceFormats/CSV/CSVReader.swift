@@ -34,6 +34,10 @@ public final class CSVReader: RecordReader {
                 columns = []
                 return
             }
+            if header.values.count > options.limits.maxColumns {
+                throw FormatError(.tooManyColumns, "the header names \(header.values.count) columns, more than \(options.limits.maxColumns) (raise --max-columns if this is expected)",
+                                  file: bytes.name, line: 1, byteOffset: header.offset)
+            }
             var seen = Set<String>()
             var names: [String] = []
             for (i, raw) in header.values.enumerated() {
@@ -79,6 +83,10 @@ public final class CSVReader: RecordReader {
             fields.reserveCapacity(columns.count)
             for i in 0..<columns.count { fields.append(columns[i], .string(values[i])) }
         } else {
+            guard values.count <= options.limits.maxColumns else {
+                throw FormatError(.tooManyColumns, "the row has \(values.count) fields, more than \(options.limits.maxColumns) (raise --max-columns if this is expected)",
+                                  file: bytes.name, record: recordCount, line: row.line, byteOffset: row.offset)
+            }
             for (i, value) in values.enumerated() { fields.append("column_\(i + 1)", .string(value)) }
         }
         return Record(number: recordCount, byteOffset: row.offset, line: row.line, fields: fields)
@@ -218,7 +226,13 @@ public final class CSVReader: RecordReader {
     @inline(__always)
     private func decode(_ buffer: UnsafeRawBufferPointer, field number: Int, fail: (FormatError.Code, String) -> Void) -> String {
         let text = String(decoding: buffer, as: UTF8.self)
-        if ByteScan.isASCII(buffer) || text.utf8.elementsEqual(buffer) { return text }
+        let (nonASCII, nul) = ByteScan.classify(buffer)
+        if nul {
+            // Legal UTF-8, but in a CSV file a NUL means UTF-16 without a byte order mark, or binary.
+            fail(.invalidUTF8, "field \(number) contains a NUL byte: the file may be UTF-16 without a byte order mark, or not text")
+            return text
+        }
+        if !nonASCII || text.utf8.elementsEqual(buffer) { return text }
         if options.invalidUTF8 != .replace {
             fail(.invalidUTF8, "field \(number) is not valid UTF-8 (--invalid-utf8 replace substitutes U+FFFD)")
         }

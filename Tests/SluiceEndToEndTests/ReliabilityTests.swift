@@ -33,18 +33,25 @@ struct ReliabilityTests {
         let dir = try Scratch()
         defer { dir.remove() }
         let key = "AIzaSy-sluice-secret-\(UUID().uuidString)"
-        let input = try dir.write("in.csv", "text,n\nfine,1\nbusy sim-fault:503*2,2\nlimited sim-fault:429*1,3\nblocked sim-fault:safety,4\nragged,5,6\n")
+        let input = try dir.write("in.csv", "text,n\nfine,1\nbusy sim-fault:503*2,2\nlimited sim-fault:429*1,3\nblocked sim-fault:safety,4\nragged,5,6\nslow sim-fault:slow,7\n")
         let template = try dir.write("t.md", "{{text}}")
         var config = SimulatorConfiguration()
         config.timeScale = 0
         config.apiKeys = [key]
         config.faultRetryDelay = 0.05
+        // One slow answer keeps the run alive long enough to read its process title.
+        config.slowFirstByteSeconds = 1.5
         try await SimulatorServer.withRunning(config) { sim in
             let args = ["run", input, "-t", template, "--endpoint", sim.baseURL, "-v", "--report", dir.path + "/report.json",
                         "--on-bad-record", "skip", "--retry-base-delay", "0.01"]
             let process = try SluiceProcess(args, environment: ["GEMINI_API_KEY": key])
             // The process title (argv) never carries the key: it comes from the environment.
-            let cmdline = FileHandle(forReadingAtPath: "/proc/\(process.pid)/cmdline")?.readDataToEndOfFile() ?? Data()
+            var cmdline = Data()
+            let deadline = ContinuousClock.now + .seconds(1)
+            while !String(decoding: cmdline, as: UTF8.self).contains("sluice"), ContinuousClock.now < deadline {
+                cmdline = FileHandle(forReadingAtPath: "/proc/\(process.pid)/cmdline")?.readDataToEndOfFile() ?? Data()
+                try await Task.sleep(for: .milliseconds(10))
+            }
             #expect(!cmdline.isEmpty)
             #expect(!String(decoding: cmdline, as: UTF8.self).contains(key))
             let run = await process.wait()
@@ -90,7 +97,7 @@ struct ReliabilityTests {
         config.captureBodies = false
         try await SimulatorServer.withRunning(config) { sim in
             // generateContent: its 429s carry RetryInfo delays in fractions of a second.
-            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "64", "--api", "generate-content",
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--concurrency", "32", "--api", "generate-content",
                                                  "--retry-base-delay", "0.005", "--retry-max-delay", "0.1", "--max-attempts", "40",
                                                  "--report", dir.path + "/report.json"], environment: ["GEMINI_API_KEY": "sim-test-key"])
             #expect(r.status == 0, "\(r.stderr.suffix(2000))")

@@ -25,9 +25,16 @@ final class SluiceProcess: @unchecked Sendable {
     private let outPath = NSTemporaryDirectory() + "sluice-out-\(UUID().uuidString)"
     private let errPath = NSTemporaryDirectory() + "sluice-err-\(UUID().uuidString)"
 
-    init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, stdinFile: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
+    /// `measureMemoryTo`: run under `/usr/bin/time`, which writes the peak RSS (KB) to that file.
+    init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, stdinFile: String? = nil,
+         measureMemoryTo: String? = nil) throws {
+        if let measureMemoryTo {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+            process.arguments = ["-o", measureMemoryTo, "-f", "%M", Self.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env["GEMINI_API_KEY"] = nil
         env["GOOGLE_API_KEY"] = nil

@@ -34,14 +34,17 @@ struct DispatchEndToEndTests {
             let events = sim.simulator.events()
             let limited = events.filter { $0.outcome == "rate_limited" }
             #expect(!limited.isEmpty)
+            // The advertised delay is what is left of the simulator's 3 s window. Requests the
+            // client had already admitted when the 429 reached it may still land in the window
+            // (more so when the machine's two cores are busy with other suites): at most the
+            // --concurrency of 4. A client that ignored the delay would send dozens (every record,
+            // and retries 0.05 s apart).
+            var early = Set<Int>()
             for hit in limited {
-                // The advertised delay is what is left of the simulator's 3 s window. Requests the
-                // client had already sent when the 429 reached it may land a little later (up to
-                // half a second when the test machine's two cores are busy with other suites).
                 let windowEnd = (hit.arrived / 3).rounded(.down) * 3 + 3
-                let early = events.filter { $0.arrived > hit.arrived + 0.5 && $0.arrived < windowEnd - 0.02 }
-                #expect(early.isEmpty, "requests at \(early.map(\.arrived)) came within the retry delay of the 429 at \(hit.arrived)")
+                for e in events where e.arrived > hit.arrived + 0.2 && e.arrived < windowEnd - 0.02 { early.insert(e.sequence) }
             }
+            #expect(early.count <= 4, "requests \(early.sorted()) came within the retry delay of a 429")
             let report = try Self.report(dir)
             #expect(report["rate_limited"]?.intValue == limited.count)
             #expect(report["requests"]?.intValue == events.count)

@@ -169,7 +169,9 @@ struct RunEndToEndTests {
             #expect(dir.read("resumed.csv") == dir.read("reference.csv"))
             let after = sim.simulator.stats()
             for hash in journaled { #expect(after.prompts[hash] == nil, "journaled record \(hash) was requested again") }
-            #expect(after.totals.requests == 300 - journaled.count)
+            // Every other record was sent (a retry after a transient error on a busy machine may add a request).
+            #expect(after.prompts.count == 300 - journaled.count)
+            #expect(after.totals.requests >= 300 - journaled.count)
             // Paid twice: only what was in flight (sent but not journaled) when the process died.
             #expect(beforeResume.totals.answers - journaled.count <= 32)
             #expect(second.stderr.contains("\(journaled.count) already journaled"))

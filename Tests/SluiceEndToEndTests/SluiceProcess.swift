@@ -27,8 +27,12 @@ final class SluiceProcess: @unchecked Sendable {
 
     /// `measureMemoryTo`: run under `/usr/bin/time`, which writes the peak RSS (KB) to that file.
     init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, stdinFile: String? = nil,
-         measureMemoryTo: String? = nil) throws {
-        if let measureMemoryTo {
+         measureMemoryTo: String? = nil, shellLimits: String? = nil) throws {
+        if let shellLimits {
+            // e.g. "ulimit -f 100": applied by a shell that then becomes sluice.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "\(shellLimits); exec \"$0\" \"$@\"", Self.binary] + arguments
+        } else if let measureMemoryTo {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
             process.arguments = ["-o", measureMemoryTo, "-f", "%M", Self.binary] + arguments
         } else {

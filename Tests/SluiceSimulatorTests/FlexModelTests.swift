@@ -34,7 +34,8 @@ struct FlexModelTests {
 
     @Test func priorityOverItsCapacityIsServedAsStandard() async throws {
         var config = SimulatorConfiguration()
-        config.priority = .init(capacity: 1, queueLimit: 0, latency: .init(minimum: 1.5, median: 1.5, maximum: 1.5))
+        // The first request holds the only priority slot long enough for a busy machine to send the second.
+        config.priority = .init(capacity: 1, queueLimit: 0, latency: .init(minimum: 6, median: 6, maximum: 6))
         config.standard = .init(capacity: 10, queueLimit: 10, latency: .zero)
         try await SimulatorServer.withRunning(config) { sim in
             async let first = Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("p1", tier: "priority"))

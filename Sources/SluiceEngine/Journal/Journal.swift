@@ -19,7 +19,7 @@ public final class Journal {
         self.path = path
         lockDescriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if lockDescriptor < 0 {
-            throw SluiceError(.failure, "journal \(path): cannot create its lock file: \(String(cString: strerror(errno)))")
+            throw SluiceError(.failure, "journal \(path): cannot create its lock file: \(String(cString: strerror(errno))). If the directory is read-only, pass --journal with a writable path.")
         }
         if flock(lockDescriptor, LOCK_EX | LOCK_NB) != 0 {
             close(lockDescriptor)
@@ -30,6 +30,8 @@ public final class Journal {
         }
         do {
             db = try SQLiteDatabase(path: path)
+            // A damaged file (truncated, overwritten) is found here, before any work depends on it.
+            try Self.checkIntegrity(db, path: path)
             try db.execute("PRAGMA journal_mode=WAL")
             try db.execute("PRAGMA synchronous=FULL")
             try db.execute("""
@@ -67,6 +69,14 @@ public final class Journal {
     deinit {
         flock(lockDescriptor, LOCK_UN)
         close(lockDescriptor)
+    }
+
+    static func checkIntegrity(_ db: SQLiteDatabase, path: String) throws(SluiceError) {
+        let check = try db.prepare("PRAGMA quick_check(1)")
+        let hasRow = try check.step()
+        if hasRow, let verdict = check.string(0), verdict != "ok" {
+            throw SluiceError(.failure, "journal \(path) is damaged: \(verdict)")
+        }
     }
 
     private func checkFingerprint(_ fingerprint: JobFingerprint) throws(SluiceError) {

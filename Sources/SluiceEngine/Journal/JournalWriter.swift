@@ -72,9 +72,13 @@ final class JournalWriter: Sendable {
                 try journal.value.commit(updates)
                 for w in waiters { w.resume() }
             } catch {
-                state.withLock { $0.failure = error }
-                for w in waiters { w.resume(throwing: error) }
-                throw error
+                let failure = SluiceError(.failure, """
+                    cannot write to the journal: \(error.message)
+                    Every answer journaled before this is safe. Free disk space (or raise the file-size limit) and run the same command again to resume.
+                    """)
+                state.withLock { $0.failure = failure }
+                for w in waiters { w.resume(throwing: failure) }
+                throw failure
             }
         }
     }

@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A SQLite connection with prepared statements; errors carry SQLite's message and code.
 final class SQLiteDatabase {
@@ -26,6 +29,11 @@ final class SQLiteDatabase {
         if code & 0xFF == SQLITE_FULL { message = "the disk is full (\(message))" }
         if code & 0xFF == SQLITE_READONLY { message = "the journal is read-only (\(message))" }
         if code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB { message = "the journal is damaged or not a Sluice journal (\(message))" }
+        if code & 0xFF == SQLITE_IOERR {
+            // The operating system's reason says what to do: EFBIG, ENOSPC, EDQUOT, EIO.
+            let errno = sqlite3_system_errno(handle)
+            if errno != 0 { message += " (\(String(cString: strerror(errno))))" }
+        }
         return SluiceError(.failure, "journal \(path): \(what): \(message)")
     }
 

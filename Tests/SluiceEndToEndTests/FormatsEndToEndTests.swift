@@ -8,13 +8,8 @@ import Testing
 /// XML preserved, formats crossed.
 @Suite("formats end to end")
 struct FormatsEndToEndTests {
-    static let env = ["GEMINI_API_KEY": "sim-test-key"]
-
-    static var fast: SimulatorConfiguration {
-        var c = SimulatorConfiguration()
-        c.timeScale = 0
-        return c
-    }
+    static let env = E2E.env
+    static var fast: SimulatorConfiguration { E2E.instant }
 
     /// Records of a file, whatever its format (gzip recognised by content).
     static func read(_ path: String, options: ReaderOptions = ReaderOptions()) throws -> [Record] {

@@ -10,14 +10,8 @@ import Testing
 /// code, and nothing already journaled is lost.
 @Suite("journal damage")
 struct JournalDamageTests {
-    static let env = ["GEMINI_API_KEY": "sim-test-key"]
-
-    static var fast: SimulatorConfiguration {
-        var c = SimulatorConfiguration()
-        c.timeScale = 0
-        c.captureBodies = false
-        return c
-    }
+    static let env = E2E.env
+    static var fast: SimulatorConfiguration { E2E.instant }
 
     static func input(_ dir: Scratch, _ n: Int) throws -> String {
         try dir.write("in.csv", "id,text\n" + (1...n).map { "\($0),\"Record number \($0) with some words to make the answer and the journal longer\"\n" }.joined())

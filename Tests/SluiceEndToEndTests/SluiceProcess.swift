@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSimulator
 
 /// The built `sluice` binary run as a user would: arguments, environment, exit code, output.
 /// Waiting happens on a dedicated thread so the in-process simulator keeps its cooperative threads.
@@ -94,4 +95,16 @@ struct Scratch {
     func read(_ name: String) -> String { (try? String(contentsOfFile: path + "/" + name, encoding: .utf8)) ?? "" }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// What most end-to-end tests share: the simulator's accepted key, and a simulator without latency.
+enum E2E {
+    static let env = ["GEMINI_API_KEY": "sim-test-key"]
+
+    static var instant: SimulatorConfiguration {
+        var c = SimulatorConfiguration()
+        c.timeScale = 0
+        c.captureBodies = false
+        return c
+    }
 }

@@ -54,6 +54,14 @@ struct FormatsEndToEndTests {
             let lines = piped.stdout.split(separator: "\n")
             #expect(lines.count == 5)
             #expect(lines.first?.hasPrefix("{\"name\":\"N1\",\"meta\":{\"n\":1},\"t\":") == true)
+
+            // gzip on standard output, asked for with --gzip.
+            let zipped = try await SluiceProcess(["run", "-", "-t", template, "--endpoint", sim.baseURL, "--journal", dir.path + "/stdin.journal", "--gzip"],
+                                                 environment: Self.env, stdinFile: jsonl + ".gz").wait()
+            #expect(zipped.status == 0, "\(zipped.stderr)")
+            #expect(zipped.stdoutBytes.prefix(2) == Data([0x1F, 0x8B]))
+            try zipped.stdoutBytes.write(to: URL(fileURLWithPath: dir.path + "/piped.jsonl.gz"))
+            #expect(try Self.read(dir.path + "/piped.jsonl.gz").count == 5)
         }
     }
 

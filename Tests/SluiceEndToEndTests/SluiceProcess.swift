@@ -7,6 +7,8 @@ final class SluiceProcess: @unchecked Sendable {
     struct Result: Sendable {
         var status: Int32
         var stdout: String
+        /// Standard output as bytes (gzip on stdout is not text).
+        var stdoutBytes = Data()
         var stderr: String
     }
 
@@ -63,11 +65,12 @@ final class SluiceProcess: @unchecked Sendable {
         await withCheckedContinuation { continuation in
             Thread {
                 self.process.waitUntilExit()
-                let stdout = (try? String(contentsOfFile: self.outPath, encoding: .utf8)) ?? ""
+                let stdoutBytes = (try? Data(contentsOf: URL(fileURLWithPath: self.outPath))) ?? Data()
+                let stdout = String(decoding: stdoutBytes, as: UTF8.self)
                 let stderr = (try? String(contentsOfFile: self.errPath, encoding: .utf8)) ?? ""
                 try? FileManager.default.removeItem(atPath: self.outPath)
                 try? FileManager.default.removeItem(atPath: self.errPath)
-                continuation.resume(returning: Result(status: self.process.terminationStatus, stdout: stdout, stderr: stderr))
+                continuation.resume(returning: Result(status: self.process.terminationStatus, stdout: stdout, stdoutBytes: stdoutBytes, stderr: stderr))
             }.start()
         }
     }

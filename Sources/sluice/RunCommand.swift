@@ -27,11 +27,14 @@ struct RunCommand: AsyncParsableCommand {
               sluice run comments.jsonl -t Templates/moderation.md -o labelled.jsonl --concurrency 400
               sluice run feed.jsonl -t Templates/nightly-summary.md --tier standard --api generate-content
               sluice run big.csv -t t.md --dry-run
-              sluice run export.csv.gz -t t.md --on-bad-record skip      # output: export.enriched.csv.gz
-              sluice run catalog.xml -t t.md --record-element product    # XML in, the same document out
-              sluice run data.csv -t t.md -o out.jsonl                   # CSV in, JSON Lines out
-              zcat dump.gz | sluice run - -t t.md --input-format jsonl -o - | gzip > out.jsonl.gz
-              sluice run big.csv -t t.md --dry-run -o prompts.csv        # preview every prompt
+              sluice run export.csv.gz -t t.md --on-bad-record skip
+              sluice run catalog.xml -t t.md --record-element product
+              sluice run data.csv -t t.md -o out.jsonl
+              zcat dump.gz | sluice run - -t t.md -o - --gzip > out.jsonl.gz
+              sluice run big.csv -t t.md --dry-run -o prompts.csv
+
+            A .gz input gives a .gz output; XML in gives the same document out with the new \
+            elements; input and output formats may differ; --dry-run -o writes every prompt.
             """
     )
 

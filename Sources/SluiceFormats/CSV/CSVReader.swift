@@ -14,6 +14,8 @@ public final class CSVReader: RecordReader {
     private var line = 1
     private var recordCount = 0
     private var field: [UInt8] = []
+    /// The fields of the row being read, reused from row to row (no array per row).
+    private var values: [String] = []
 
     public init(_ source: any ByteSource, dialect: CSVDialect = .csv, options: ReaderOptions = ReaderOptions()) throws(FormatError) {
         self.dialect = dialect
@@ -34,13 +36,13 @@ public final class CSVReader: RecordReader {
                 columns = []
                 return
             }
-            if header.values.count > options.limits.maxColumns {
-                throw FormatError(.tooManyColumns, "the header names \(header.values.count) columns, more than \(options.limits.maxColumns) (raise --max-columns if this is expected)",
+            if values.count > options.limits.maxColumns {
+                throw FormatError(.tooManyColumns, "the header names \(values.count) columns, more than \(options.limits.maxColumns) (raise --max-columns if this is expected)",
                                   file: bytes.name, line: 1, byteOffset: header.offset)
             }
             var seen = Set<String>()
             var names: [String] = []
-            for (i, raw) in header.values.enumerated() {
+            for (i, raw) in values.enumerated() {
                 let name = raw.isEmpty ? "column_\(i + 1)" : raw
                 if !seen.insert(name).inserted {
                     throw FormatError(.duplicateColumn, "the header names column '\(name)' twice", file: bytes.name, line: 1, byteOffset: header.offset)
@@ -63,7 +65,6 @@ public final class CSVReader: RecordReader {
     public func next() throws(FormatError) -> Record? {
         guard let row = try readRow() else { return nil }
         recordCount += 1
-        var values = row.values
         var fields = JSONObject()
         if let columns {
             if values.count != columns.count {
@@ -92,8 +93,8 @@ public final class CSVReader: RecordReader {
         return Record(number: recordCount, byteOffset: row.offset, line: row.line, fields: fields)
     }
 
+    /// Where a row starts; its fields are in `values`.
     struct Row {
-        var values: [String]
         var offset: Int64
         var line: Int
     }
@@ -117,7 +118,7 @@ public final class CSVReader: RecordReader {
         }
         let offset = bytes.offset
         let startLine = line
-        var values: [String] = []
+        values.removeAll(keepingCapacity: true)
         var recordBytes = 0
         var problem: FormatError?
         let delimiter = dialect.delimiter
@@ -216,7 +217,7 @@ public final class CSVReader: RecordReader {
                     recordCount += 1
                     throw problem
                 }
-                return Row(values: values, offset: offset, line: startLine)
+                return Row(offset: offset, line: startLine)
             }
         }
     }

@@ -99,7 +99,7 @@ struct RunCommand: AsyncParsableCommand {
     func execute() async -> Int32 {
         do {
             let options = try makeOptions()
-            if dryRun { return try await DryRun.run(options) }
+            if dryRun { return try await DryRun.run(options, progressInterval: progressInterval) }
             var logger = Logger(label: "sluice")
             logger.logLevel = verbose ? .debug : .notice
             let job = EnrichmentJob(options: options, logger: logger)

@@ -10,7 +10,7 @@ import SluiceGemini
 public enum DryRun {
     public static let promptColumn = "sluice_prompt"
 
-    public static func run(_ options: RunOptions) async throws(SluiceError) -> Int32 {
+    public static func run(_ options: RunOptions, progressInterval: Double = 10) async throws(SluiceError) -> Int32 {
         let job = EnrichmentJob(options: options, logger: .init(label: "sluice"))
         let (inputColumns, _) = try job.preflight()
         let preview: Preview?
@@ -21,11 +21,20 @@ public enum DryRun {
         let http = options.countTokens ? GeminiClient.makeHTTPClient(connections: 8) : nil
         if let http { client = GeminiClient(configuration: .init(baseURL: options.endpoint, apiKey: options.apiKey, api: .generateContent), httpClient: http) }
         let counted: Result<(Int, Int, String?), SluiceError>
+        let counters = job.counters
+        counters.update {
+            $0.written = 0
+            $0.writingPhase = "dry run, records rendered"
+        }
+        let reporter = ProgressReporter(counters: counters, interval: progressInterval)
+        let progress = Task { await reporter.run() }
         do {
-            counted = .success(try await tally(options, input: reader, client: client, preview: preview))
+            counted = .success(try await tally(options, input: reader, client: client, preview: preview, counters: counters))
         } catch {
             counted = .failure(error)
         }
+        progress.cancel()
+        await progress.value
         try? await http?.shutdown()
         let (records, tokens, first) = try counted.get()
         try preview?.commit()
@@ -85,7 +94,7 @@ public enum DryRun {
     }
 
     /// Renders every prompt and adds up its input tokens: (records, tokens, first prompt).
-    static func tally(_ options: RunOptions, input: RecordInput, client: GeminiClient?, preview: Preview?) async throws(SluiceError) -> (Int, Int, String?) {
+    static func tally(_ options: RunOptions, input: RecordInput, client: GeminiClient?, preview: Preview?, counters: RunCounters) async throws(SluiceError) -> (Int, Int, String?) {
         var records = 0
         var tokens = 0
         var first: String?
@@ -119,6 +128,10 @@ public enum DryRun {
                 tokens += TokenEstimate.tokens(prompt) + systemTokens
             }
             records += 1
+            if records & 4095 == 0 {
+                let n = records
+                counters.update { $0.written = n }
+            }
         }
         return (records, tokens, first)
     }

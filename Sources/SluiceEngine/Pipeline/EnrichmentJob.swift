@@ -295,6 +295,8 @@ public final class EnrichmentJob: Sendable {
         let writer = try wrap { () throws(FormatError) in try makeWriter(sink: sink, reader: input.reader, columns: columns) }
         let deadLetters = DeadLetterFile(path: badRecordsPath)
         let tabular = options.outputFormat.isTabular
+        var written = 0
+        counters.update { $0.written = 0 }
         var page: [Journal.Outcome] = []
         var index = 0
         var last = 0
@@ -340,6 +342,8 @@ public final class EnrichmentJob: Sendable {
                 fields[options.errorColumn] = .string(outcome.error ?? "failed")
             }
             try wrap { () throws(FormatError) in try writer.write(fields) }
+            written += 1
+            if written & 4095 == 0 { counters.update { $0.written = written } }
         }
         try wrap { () throws(FormatError) in
             try writer.finish()

@@ -27,6 +27,10 @@ public final class RunCounters: Sendable {
         public var fallbacks = 0
         /// Records left pending because their wait budget ran out.
         public var waitBudgetExceeded = 0
+        /// Records written so far by the output pass (or rendered by a dry run); nil before it starts.
+        public var written: Int?
+        /// What `written` counts, for the progress line.
+        public var writingPhase = "writing the output, records"
     }
 
     private let state = Mutex(Snapshot())

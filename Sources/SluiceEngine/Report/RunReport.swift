@@ -89,6 +89,9 @@ public enum RunReport {
 
     /// One progress line: done/total, in flight, retries, tokens, elapsed, ETA.
     public static func progressLine(_ c: RunCounters.Snapshot, elapsed: Double) -> String {
+        if let written = c.written {
+            return "\(c.writingPhase): \(written)\(c.total.map { "/\($0)" } ?? "") · \(duration(elapsed))"
+        }
         let finished = c.done + c.failed
         var text = "\(finished + c.alreadyDone)"
         if let total = c.total { text += "/\(total)" }

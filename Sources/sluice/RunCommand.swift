@@ -197,6 +197,8 @@ struct RunCommand: AsyncParsableCommand {
         o.restart = restart
         o.retryFailed = retryFailed
         o.dryRun = dryRun
+        // A dry run writes a prompt preview only where -o says: never at the real output's path.
+        if dryRun { o.outputPath = output }
         o.limit = limit
         o.overwriteColumns = overwriteColumns
         o.reader = try readerOptions()

@@ -195,5 +195,10 @@ struct FormatsEndToEndTests {
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try Self.read(dir.path + "/preview.jsonl.gz")
         #expect(rows.map { $0.fields["sluice_prompt"] } == ["Describe Acme", "Describe Globex"])
+        // Without -o a dry run writes nothing: no file where the real output will go.
+        let plain = try await SluiceProcess.run(["run", input, "-t", template, "--dry-run"])
+        #expect(plain.status == 0)
+        #expect(plain.stderr.contains("dry run of \(input): 2 records"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["in.csv", "preview.jsonl.gz", "t.md"])
     }
 }

@@ -39,8 +39,9 @@ public enum DryRun {
         let (records, tokens, first) = try counted.get()
         try preview?.commit()
         report(options, records: records, tokens: tokens, first: first, outputPerRecord: options.maxOutputTokens ?? 256)
-        if let preview, preview.badRecords.count > 0 {
-            FileHandle.standardError.write(Data("sluice: \(preview.badRecords.count) bad record(s) skipped, listed in \(preview.badRecords.path)\n".utf8))
+        let bad = counters.snapshot.badRecords
+        if bad > 0 {
+            FileHandle.standardError.write(Data("sluice: \(bad) bad record(s) skipped\(preview.map { ", listed in \($0.badRecords.path)" } ?? "")\n".utf8))
         }
         if let path = options.outputPath { FileHandle.standardError.write(Data("sluice: prompts written to \(path == "-" ? "standard output" : path) (column \(promptColumn))\n".utf8)) }
         return 0
@@ -108,9 +109,14 @@ public enum DryRun {
                 break
             }
             guard case .record(let record) = entry else {
-                if case .bad(let error) = entry, let preview {
-                    do { try preview.badRecords.append(error) } catch { throw SluiceError(error) }
-                    preview.writer.skip()
+                if case .bad(let error) = entry {
+                    counters.update { $0.badRecords += 1 }
+                    if let preview {
+                        do { try preview.badRecords.append(error) } catch { throw SluiceError(error) }
+                        preview.writer.skip()
+                    } else {
+                        FileHandle.standardError.write(Data("sluice: skipping bad record: \(error)\n".utf8))
+                    }
                 }
                 continue
             }

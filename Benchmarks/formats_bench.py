@@ -37,6 +37,31 @@ def generate_csv(directory, n):
     return path
 
 
+def generate_wide(directory, n):
+    """Rows of ~1 KB: ten 95-character fields, every third quoted with a comma inside."""
+    path = os.path.join(directory, f"wide{n}.csv")
+    if not os.path.exists(path):
+        letters = "abcdefghij klmnop"
+        with open(path, "w", newline="") as f:
+            f.write(",".join(f"f{i}" for i in range(10)) + "\n")
+            for r in range(n):
+                cells = []
+                for i in range(10):
+                    text = "".join(letters[(r * 7 + i * 13 + k * 5) % len(letters)] for k in range(95))
+                    cells.append(f'"{text}, x"' if i % 3 == 0 else text)
+                f.write(",".join(cells) + "\n")
+    return path
+
+
+def python_csv_wide(path, out):
+    with open(path, newline="") as f, open(out, "w", newline="") as o:
+        reader = csv.DictReader(f)
+        writer = csv.writer(o)
+        writer.writerow(reader.fieldnames + ["sluice_prompt"])
+        for r in reader:
+            writer.writerow(list(r.values()) + [f"Summarize {r['f1']} and {r['f2']}"])
+
+
 def generate(directory, n):
     paths = {}
     base = os.path.join(directory, f"r{n}")
@@ -111,6 +136,7 @@ def main():
     p.add_argument("--dir", default="/tmp/sluice-formats-bench")
     p.add_argument("--memory", default="", help="record counts for the peak-RSS series (CSV)")
     p.add_argument("--memory-only", action="store_true", help="only the peak-RSS series")
+    p.add_argument("--wide", type=int, default=100_000, help="rows of ~1 KB for the byte-throughput table (0: skip)")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     template = os.path.join(args.dir, "t.md")
@@ -143,6 +169,22 @@ def main():
             py = "– | –"
         print(f"| {key} | {size:.0f} | {wall:.2f} | {size / wall:.0f} | {wall / n * 1e6:.2f} | {rss / 1024:.0f} | {py} |", flush=True)
         for leftover in (out, out + ".py", out + ".journal"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    if args.wide and not args.memory_only:
+        wide = generate_wide(args.dir, args.wide)
+        wide_template = os.path.join(args.dir, "wide.md")
+        with open(wide_template, "w") as f:
+            f.write("Summarize {{f1}} and {{f2}}\n")
+        size = os.path.getsize(wide) / 1e6
+        out = os.path.join(args.dir, "wide-out.csv")
+        wall, rss = timed([BIN, "run", wide, "-t", wide_template, "--dry-run", "-o", out, "--journal", out + ".journal"])
+        t = python_timed(python_csv_wide, wide, out + ".py")
+        print(f"\nWide rows: {args.wide} rows of ~1 KB (10 fields, every third quoted with a comma inside)\n")
+        print("| input | size MB | sluice s | sluice MB/s | sluice µs/record | peak RSS MB | Python s | Python MB/s |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| csv, 1 KB rows | {size:.0f} | {wall:.2f} | {size / wall:.0f} | {wall / args.wide * 1e6:.2f} | {rss / 1024:.0f} | {t:.2f} | {size / t:.0f} |", flush=True)
+        for leftover in (out, out + ".py"):
             if os.path.exists(leftover):
                 os.remove(leftover)
     if args.memory:

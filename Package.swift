@@ -4,8 +4,9 @@ import PackageDescription
 /// The byte-level readers and writers run their loops on class state (buffers, positions);
 /// Swift's dynamic exclusivity checks on those accesses cost a fifth of the read time. The
 /// readers are single-threaded and never alias their state, so the checks are turned off there
-/// (static checks still apply). See Benchmarks/README.md, formats.
-let hotLoops: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+/// (static checks still apply, and debug builds — the tests — keep the dynamic ones too).
+/// See Benchmarks/README.md, formats.
+let hotLoops: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "Sluice",

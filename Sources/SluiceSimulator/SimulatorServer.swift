@@ -61,13 +61,28 @@ public enum SimulatorServer {
             }
     }
 
+    /// Serves until the server channel closes (or this task is cancelled, which closes it).
+    ///
+    /// The accept loop runs in a task of its own that is never cancelled: a cancelled NIO inbound
+    /// stream drops the connections it had already accepted, and NIO traps on an `NIOAsyncChannel`
+    /// released without `executeThenClose` ("Deinited NIOAsyncWriter without calling finish()").
+    /// Closing the server channel instead ends the loop after it has taken every accepted
+    /// connection; then the connections still open are closed by cancelling their handlers.
     static func serve(_ server: NIOAsyncChannel<Connection, Never>, simulator: Simulator) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await handle(connection, simulator: simulator) }
+        let acceptor = Task {
+            await withDiscardingTaskGroup { group in
+                try? await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await handle(connection, simulator: simulator) }
+                    }
                 }
+                group.cancelAll()
             }
+        }
+        await withTaskCancellationHandler {
+            await acceptor.value
+        } onCancel: {
+            server.channel.close(promise: nil)
         }
     }
 

@@ -25,8 +25,9 @@ struct DispatchEndToEndTests {
         let template = try dir.write("t.md", "{{text}}")
         var config = SimulatorConfiguration()
         config.timeScale = 0
-        config.rateLimits.rpm = 8
-        config.rateLimits.window = 3
+        // Six requests per 6 s window: even a slow machine sends the seventh within a window.
+        config.rateLimits.rpm = 6
+        config.rateLimits.window = 6
         try await SimulatorServer.withRunning(config) { sim in
             let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", "generate-content",
                                                  "--concurrency", "4", "--retry-base-delay", "0.05", "--report", dir.path + "/report.json"], environment: Self.env)
@@ -34,14 +35,14 @@ struct DispatchEndToEndTests {
             let events = sim.simulator.events()
             let limited = events.filter { $0.outcome == "rate_limited" }
             #expect(!limited.isEmpty)
-            // The advertised delay is what is left of the simulator's 3 s window. Requests the
+            // The advertised delay is what is left of the simulator's 6 s window. Requests the
             // client had already admitted when the 429 reached it may still land in the window
             // (more so when the machine's two cores are busy with other suites): at most the
             // --concurrency of 4. A client that ignored the delay would send dozens (every record,
             // and retries 0.05 s apart).
             var early = Set<Int>()
             for hit in limited {
-                let windowEnd = (hit.arrived / 3).rounded(.down) * 3 + 3
+                let windowEnd = (hit.arrived / 6).rounded(.down) * 6 + 6
                 for e in events where e.arrived > hit.arrived + 0.2 && e.arrived < windowEnd - 0.02 { early.insert(e.sequence) }
             }
             #expect(early.count <= 4, "requests \(early.sorted()) came within the retry delay of a 429")

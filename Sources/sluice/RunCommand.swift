@@ -97,6 +97,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func execute() async -> Int32 {
+        // A file-size limit (ulimit -f) or a full quota must surface as a journal write error
+        // with a message, not kill the process with SIGXFSZ halfway through a commit.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             let options = try makeOptions()
             if dryRun { return try await DryRun.run(options, progressInterval: progressInterval) }

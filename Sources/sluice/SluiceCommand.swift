@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `sluice`: enrich CSV, TSV, JSONL and XML files with Gemini on the Flex tier.
 @main
@@ -15,24 +12,4 @@ struct SluiceCommand: AsyncParsableCommand {
             """,
         subcommands: [RunCommand.self, StatusCommand.self, DemoCommand.self, SimulateCommand.self]
     )
-
-    static func main() async {
-        // A file-size limit (ulimit -f) or a full quota must surface as a write error with a
-        // message, not kill the process with SIGXFSZ halfway through a journal commit.
-        signal(SIGXFSZ, SIG_IGN)
-        await Self.mainEntry()
-    }
-
-    private static func mainEntry() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }

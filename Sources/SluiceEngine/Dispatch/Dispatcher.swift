@@ -110,10 +110,10 @@ public final class Dispatcher: Sendable {
     // the async functions below keep little state across their awaits and leave the work to
     // synchronous helpers, whose locals live on the thread's stack.
 
-    /// Resolves one record's prompt; identical prompts in flight share one request.
-    func resolve(prompt: String) async -> Resolution {
+    /// Resolves one record's prompt; identical prompts in flight (same `key`, the prompt's
+    /// hash) share one request.
+    func resolve(prompt: String, key: String) async -> Resolution {
         guard policy.dedupe else { return await attempts(prompt: prompt) }
-        let key = StableHash.hex(prompt)
         if let shared = await joinIdentical(key: key) { return shared }
         let resolution = await attempts(prompt: prompt)
         shareWithIdentical(key: key, resolution)

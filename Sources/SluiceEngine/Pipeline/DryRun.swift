@@ -13,10 +13,9 @@ public enum DryRun {
     public static func run(_ options: RunOptions, progressInterval: Double = 10) async throws(SluiceError) -> Int32 {
         let job = EnrichmentJob(options: options, logger: .init(label: "sluice"))
         let (inputColumns, _) = try job.preflight()
-        let preview: Preview?
-        preview = options.outputPath != nil ? try Preview(job: job, inputColumns: inputColumns) : nil
-        let reader: RecordInput
-        if let preview { reader = preview.input } else { reader = try job.openInput() }
+        let input = try job.openInput(captureDocument: options.outputPath != nil && options.inputFormat == .xml && options.outputFormat == .xml)
+        let preview = options.outputPath == nil ? nil
+            : try OutputFile(job: job, reader: input.reader, columns: inputColumns + [promptColumn], newFields: [promptColumn])
         var client: GeminiClient?
         let http = options.countTokens ? GeminiClient.makeHTTPClient(connections: 8) : nil
         if let http { client = GeminiClient(configuration: .init(baseURL: options.endpoint, apiKey: options.apiKey, api: .generateContent), httpClient: http) }
@@ -29,7 +28,7 @@ public enum DryRun {
         let reporter = ProgressReporter(counters: counters, interval: progressInterval)
         let progress = Task { await reporter.run() }
         do {
-            counted = .success(try await tally(options, input: reader, client: client, preview: preview, counters: counters))
+            counted = .success(try await tally(options, input: input, client: client, preview: preview, counters: counters))
         } catch {
             counted = .failure(error)
         }
@@ -41,61 +40,14 @@ public enum DryRun {
         report(options, records: records, tokens: tokens, first: first, outputPerRecord: options.maxOutputTokens ?? 256)
         let bad = counters.snapshot.badRecords
         if bad > 0 {
-            FileHandle.standardError.write(Data("sluice: \(bad) bad record(s) skipped\(preview.map { ", listed in \($0.badRecords.path)" } ?? "")\n".utf8))
+            FileHandle.standardError.write(Data("sluice: \(bad) bad record(s) skipped\(preview.map { ", listed in \($0.deadLetters.path)" } ?? "")\n".utf8))
         }
         if let path = options.outputPath { FileHandle.standardError.write(Data("sluice: prompts written to \(path == "-" ? "standard output" : path) (column \(promptColumn))\n".utf8)) }
         return 0
     }
 
-    /// The `-o` output of a dry run: input fields plus the prompt.
-    final class Preview {
-        let input: RecordInput
-        let writer: any RecordWriter
-        let file: AtomicFile?
-        let badRecords: DeadLetterFile
-        let tabular: Bool
-
-        init(job: EnrichmentJob, inputColumns: [String]) throws(SluiceError) {
-            let options = job.options
-            let preserveXML = options.inputFormat == .xml && options.outputFormat == .xml
-            input = try job.openInput(captureDocument: preserveXML)
-            let toStdout = options.outputPath == "-"
-            file = toStdout ? nil : try job.wrap { () throws(FormatError) in try AtomicFile(path: job.outputPath) }
-            let sink = file?.sink ?? OutputSink.standardOutput()
-            if options.gzipOutput ?? (!toStdout && job.outputPath.hasSuffix(".gz")) {
-                try job.wrap { () throws(FormatError) in try sink.compress(level: options.gzipLevel) }
-            }
-            var previewOptions = options
-            previewOptions.schema = nil
-            previewOptions.column = DryRun.promptColumn
-            let previewJob = EnrichmentJob(options: previewOptions, logger: job.logger)
-            let reader = input.reader
-            writer = try job.wrap { () throws(FormatError) in
-                try previewJob.makeWriter(sink: sink, reader: reader, columns: inputColumns + [DryRun.promptColumn])
-            }
-            badRecords = DeadLetterFile(path: job.badRecordsPath)
-            tabular = options.outputFormat.isTabular
-        }
-
-        func write(_ record: Record, prompt: String) throws(FormatError) {
-            var fields = record.fields
-            fields[DryRun.promptColumn] = .string(prompt)
-            try writer.write(fields)
-        }
-
-        func commit() throws(SluiceError) {
-            do {
-                try writer.finish()
-                try badRecords.commit()
-                try file?.commit()
-            } catch {
-                throw SluiceError(error)
-            }
-        }
-    }
-
     /// Renders every prompt and adds up its input tokens: (records, tokens, first prompt).
-    static func tally(_ options: RunOptions, input: RecordInput, client: GeminiClient?, preview: Preview?, counters: RunCounters) async throws(SluiceError) -> (Int, Int, String?) {
+    static func tally(_ options: RunOptions, input: RecordInput, client: GeminiClient?, preview: OutputFile?, counters: RunCounters) async throws(SluiceError) -> (Int, Int, String?) {
         var records = 0
         var tokens = 0
         var first: String?
@@ -105,15 +57,14 @@ public enum DryRun {
             do { next = try input.next() } catch { throw SluiceError(error) }
             guard let entry = next else { break }
             if let limit = options.limit, entry.number > limit {
-                if let preview, options.inputFormat == .xml { preview.writer.skip(); continue }
+                if let preview, preview.needsWholeInput { preview.writer.skip(); continue }
                 break
             }
             guard case .record(let record) = entry else {
                 if case .bad(let error) = entry {
                     counters.update { $0.badRecords += 1 }
                     if let preview {
-                        do { try preview.badRecords.append(error) } catch { throw SluiceError(error) }
-                        preview.writer.skip()
+                        try preview.reject(error)
                     } else {
                         FileHandle.standardError.write(Data("sluice: skipping bad record: \(error)\n".utf8))
                     }
@@ -122,7 +73,9 @@ public enum DryRun {
             }
             let prompt = options.template.render(record)
             if let preview {
-                do { try preview.write(record, prompt: prompt) } catch { throw SluiceError(error) }
+                var fields = record.fields
+                fields[promptColumn] = .string(prompt)
+                try preview.write(fields)
             }
             if first == nil { first = prompt }
             if let client {

@@ -228,20 +228,21 @@ public final class EnrichmentJob: Sendable {
     /// Resolves one record and journals the outcome; a pending record is left for the next run.
     /// The updates are built synchronously: this frame lives while the record waits for Flex.
     func process(number: Int, offset: Int64, prompt: String, dispatcher: Dispatcher, writer: JournalWriter) async throws {
-        writer.submit(Self.inFlight(number: number, offset: offset, prompt: prompt))
-        let resolution = await dispatcher.resolve(prompt: prompt)
-        guard let update = outcome(resolution, number: number, offset: offset, prompt: prompt) else { return }
+        let hash = StableHash.hex(prompt)
+        writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
+        let resolution = await dispatcher.resolve(prompt: prompt, key: hash)
+        guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return }
         try await writer.commit(update)
     }
 
-    static func inFlight(number: Int, offset: Int64, prompt: String) -> RecordUpdate {
+    static func inFlight(number: Int, offset: Int64, promptHash: String) -> RecordUpdate {
         var update = RecordUpdate(number: number, byteOffset: offset, state: .inFlight)
-        update.promptHash = StableHash.hex(prompt)
+        update.promptHash = promptHash
         return update
     }
 
     /// The journal update for a resolution (nil: pending), counted.
-    func outcome(_ resolution: Dispatcher.Resolution, number: Int, offset: Int64, prompt: String) -> RecordUpdate? {
+    func outcome(_ resolution: Dispatcher.Resolution, number: Int, offset: Int64, promptHash: String) -> RecordUpdate? {
         switch resolution {
         case .answered(let answer, let attempts, let wasted, let tier, let shared):
             var update = RecordUpdate(number: number, byteOffset: offset, state: .done)
@@ -253,7 +254,7 @@ public final class EnrichmentJob: Sendable {
                 update.thoughtTokens = answer.usage.thought + wasted.thought
             }
             update.servedTier = tier.rawValue
-            update.promptHash = StableHash.hex(prompt)
+            update.promptHash = promptHash
             var notes: [String] = []
             if answer.completion == .truncated { notes.append("answer cut at max_output_tokens") }
             if shared { notes.append("answer shared with an identical prompt") }
@@ -267,7 +268,7 @@ public final class EnrichmentJob: Sendable {
             update.inputTokens = wasted.input
             update.outputTokens = wasted.output
             update.thoughtTokens = wasted.thought
-            update.promptHash = StableHash.hex(prompt)
+            update.promptHash = promptHash
             counters.update { $0.failed += 1 }
             logger.info("record \(number) failed: \(update.error ?? "")")
             return update
@@ -280,20 +281,12 @@ public final class EnrichmentJob: Sendable {
 
     /// Streams the input again, joins each record with its journaled outcome and writes the output.
     func merge(journal: Journal, inputColumns: [String]) throws(SluiceError) -> String {
-        let preserveXML = options.inputFormat == .xml && options.outputFormat == .xml
-        let input = try openInput(captureDocument: preserveXML)
-        let toStdout = options.outputPath == "-"
-        let atomic: AtomicFile? = toStdout ? nil : try wrap { () throws(FormatError) in try AtomicFile(path: outputPath) }
-        let sink = atomic?.sink ?? OutputSink.standardOutput()
-        if options.gzipOutput ?? (!toStdout && outputPath.hasSuffix(".gz")) {
-            try wrap { () throws(FormatError) in try sink.compress(level: options.gzipLevel) }
-        }
+        let input = try openInput(captureDocument: options.inputFormat == .xml && options.outputFormat == .xml)
         let answerColumns = options.answerColumns
         let schemaColumns = options.schema?["properties"]?.objectValue != nil
         var columns = inputColumns
         for c in answerColumns + [options.errorColumn] where !columns.contains(c) { columns.append(c) }
-        let writer = try wrap { () throws(FormatError) in try makeWriter(sink: sink, reader: input.reader, columns: columns) }
-        let deadLetters = DeadLetterFile(path: badRecordsPath)
+        let output = try OutputFile(job: self, reader: input.reader, columns: columns, newFields: answerColumns + [options.errorColumn])
         let tabular = options.outputFormat.isTabular
         var written = 0
         counters.update { $0.written = 0 }
@@ -306,12 +299,11 @@ public final class EnrichmentJob: Sendable {
             guard let entry = next else { break }
             if let limit = options.limit, entry.number > limit {
                 // The preserving XML writer needs the rest of the document, without these records.
-                if preserveXML { writer.skip(); continue }
+                if output.needsWholeInput { output.writer.skip(); continue }
                 break
             }
             guard case .record(let record) = entry else {
-                if case .bad(let error) = entry { try wrap { () throws(FormatError) in try deadLetters.append(error) } }
-                writer.skip()
+                if case .bad(let error) = entry { try output.reject(error) }
                 continue
             }
             while true {
@@ -341,21 +333,17 @@ public final class EnrichmentJob: Sendable {
                 for column in answerColumns { fields[column] = tabular ? .string("") : .null }
                 fields[options.errorColumn] = .string(outcome.error ?? "failed")
             }
-            try wrap { () throws(FormatError) in try writer.write(fields) }
+            try output.write(fields)
             written += 1
             if written & 4095 == 0 { counters.update { $0.written = written } }
         }
-        try wrap { () throws(FormatError) in
-            try writer.finish()
-            try deadLetters.commit()
-            if let atomic { try atomic.commit() }
-        }
-        return toStdout ? "-" : outputPath
+        try output.commit()
+        return options.outputPath == "-" ? "-" : outputPath
     }
 
     /// The writer for the output format. CSV to CSV keeps the input's dialect; XML to XML keeps
     /// the document; other formats are mapped as the README's table says.
-    func makeWriter(sink: OutputSink, reader: any RecordReader, columns: [String]) throws(FormatError) -> any RecordWriter {
+    func makeWriter(sink: OutputSink, reader: any RecordReader, columns: [String], newFields: [String]) throws(FormatError) -> any RecordWriter {
         switch options.outputFormat {
         case .csv:
             var dialect = CSVDialect.csv
@@ -369,13 +357,9 @@ public final class EnrichmentJob: Sendable {
             return JSONLWriter(sink: sink)
         case .xml:
             if let xml = reader as? XMLRecordReader, xml.capture != nil {
-                return try XMLDocumentWriter(sink: sink, reader: xml, newFields: options.answerColumns + [options.errorColumn])
+                return try XMLDocumentWriter(sink: sink, reader: xml, newFields: newFields)
             }
             return try XMLRecordWriter(sink: sink, recordElement: options.reader.recordElement ?? "record")
         }
-    }
-
-    func wrap<T>(_ body: () throws(FormatError) -> T) throws(SluiceError) -> T {
-        do { return try body() } catch { throw SluiceError(error) }
     }
 }

@@ -26,7 +26,7 @@ enum TemplateName {
 
     /// The value at a dotted template path (`address.city`, `items.0.sku`, `x_weight._text`).
     static func resolve(_ path: String, in record: Record) -> JSONValue? {
-        if let direct = record.value(at: path) { return direct }
+        if let direct = lookup(record.fields, path) { return direct }  // a field whose name holds dots
         var node: JSONValue = .object(record.fields)
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
             let name = String(part)

@@ -111,7 +111,7 @@ public final class XMLRecordReader: RecordReader {
         var lastWhitespace: String?
         var stack = [Frame(name: currentName, attributes: attributes())]
         let recordName = stack[0].name
-        if let capture { appendStartTag(into: &capture.bytes, forceOpen: true) }
+        if let capture { appendStartTag(into: &capture.bytes, name: recordName, attributes: stack[0].attributes, forceOpen: true) }
         var empty = xmlTextReaderIsEmptyElement(reader) == 1
         while !empty {
             guard try advance() else {
@@ -119,6 +119,7 @@ public final class XMLRecordReader: RecordReader {
             }
             let type = xmlTextReaderNodeType(reader)
             let depth = xmlTextReaderDepth(reader)
+            var element: Frame?
             switch UInt32(type) {
             case XML_READER_TYPE_ELEMENT.rawValue:
                 if depth == recordDepth + 1 {
@@ -126,6 +127,7 @@ public final class XMLRecordReader: RecordReader {
                 }
                 lastWhitespace = nil
                 let frame = Frame(name: currentName, attributes: attributes())
+                element = frame
                 recordBytes += frame.name.utf8.count + frame.attributes.reduce(0) { $0 + $1.1.utf8.count }
                 if xmlTextReaderIsEmptyElement(reader) == 1 {
                     add(value(of: frame), named: frame.name, to: &stack[stack.count - 1])
@@ -157,7 +159,7 @@ public final class XMLRecordReader: RecordReader {
                 problem = FormatError(.recordTooLarge, "the record is larger than \(options.limits.maxRecordBytes) bytes (raise --max-record-bytes if this is expected)",
                                       file: name, record: recordCount, line: line, byteOffset: offset)
             }
-            if let capture, problem == nil, !empty { serializeCurrent(into: &capture.bytes, topLevel: false) }
+            if let capture, problem == nil, !empty { serializeCurrent(into: &capture.bytes, topLevel: false, element: element) }
         }
         if var problem {
             capture?.dropRecord()
@@ -237,25 +239,26 @@ public final class XMLRecordReader: RecordReader {
         out.append(contentsOf: "?>\n".utf8)
     }
 
-    private func appendStartTag(into out: inout [UInt8], forceOpen: Bool) {
+    private func appendStartTag(into out: inout [UInt8], name: String, attributes: [(String, String)], forceOpen: Bool) {
         out.append(UInt8(ascii: "<"))
-        out.append(contentsOf: currentName.utf8)
-        for (key, value) in attributes() {
+        out.append(contentsOf: name.utf8)
+        for (key, value) in attributes {
             out.append(0x20)
             out.append(contentsOf: key.utf8)
             out.append(contentsOf: "=\"".utf8)
-            XMLText.appendAttributeValue(value, to: &out)
+            XMLText.appendEscaped(value, inAttribute: true, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         out.append(contentsOf: (!forceOpen && xmlTextReaderIsEmptyElement(reader) == 1 ? "/>" : ">").utf8)
     }
 
-    /// Serializes the node the reader is on (not records' own start and end tags).
-    private func serializeCurrent(into out: inout [UInt8], topLevel: Bool) {
+    /// Serializes the node the reader is on (not records' own start and end tags). `element`:
+    /// the element's name and attributes when the caller has read them already.
+    private func serializeCurrent(into out: inout [UInt8], topLevel: Bool, element: Frame? = nil) {
         let type = UInt32(xmlTextReaderNodeType(reader))
         switch type {
         case XML_READER_TYPE_ELEMENT.rawValue:
-            appendStartTag(into: &out, forceOpen: false)
+            appendStartTag(into: &out, name: element?.name ?? currentName, attributes: element?.attributes ?? attributes(), forceOpen: false)
         case XML_READER_TYPE_END_ELEMENT.rawValue:
             out.append(contentsOf: "</".utf8)
             out.append(contentsOf: currentName.utf8)

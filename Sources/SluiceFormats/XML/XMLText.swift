@@ -2,32 +2,22 @@ import SluiceJSON
 
 /// Escaping and naming rules shared by the XML writers.
 enum XMLText {
-    /// Character data: `&`, `<`, `>` escaped (`>` for `]]>`).
-    static func appendEscaped(_ text: String, to out: inout [UInt8]) {
+    /// Character data: `&`, `<`, `>` (for `]]>`) and CR escaped. In an attribute value (double
+    /// quotes): `&`, `<`, `"`, and tab, LF, CR as character references, so a reader's
+    /// attribute-value normalisation gives back the same string.
+    static func appendEscaped(_ text: String, inAttribute: Bool = false, to out: inout [UInt8]) {
         for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
-            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
-            case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
-            case 0x0D: out.append(contentsOf: "&#13;".utf8)
-            default: out.append(b)
+            let reference: String? = switch b {
+            case UInt8(ascii: "&"): "&amp;"
+            case UInt8(ascii: "<"): "&lt;"
+            case 0x0D: "&#13;"
+            case UInt8(ascii: ">") where !inAttribute: "&gt;"
+            case UInt8(ascii: "\"") where inAttribute: "&quot;"
+            case 0x09 where inAttribute: "&#9;"
+            case 0x0A where inAttribute: "&#10;"
+            default: nil
             }
-        }
-    }
-
-    /// An attribute value in double quotes; tabs and line breaks as character references so a
-    /// reader's attribute-value normalisation gives back the same string.
-    static func appendAttributeValue(_ text: String, to out: inout [UInt8]) {
-        for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
-            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
-            case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
-            case 0x09: out.append(contentsOf: "&#9;".utf8)
-            case 0x0A: out.append(contentsOf: "&#10;".utf8)
-            case 0x0D: out.append(contentsOf: "&#13;".utf8)
-            default: out.append(b)
-            }
+            if let reference { out.append(contentsOf: reference.utf8) } else { out.append(b) }
         }
     }
 

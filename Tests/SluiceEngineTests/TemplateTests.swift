@@ -72,6 +72,18 @@ struct TemplateTests {
         }
     }
 
+    /// Issue 10.4: arrays and objects print as compact JSON, the text their output cell holds;
+    /// sections still iterate arrays.
+    @Test func nestedValuesRenderAsCompactJSON() throws {
+        let record = Record(number: 1, byteOffset: 0, line: 2, fields: [
+            "middle": ["list": .array([["a": .number("1")], ["a": .number("2")]]), "strings": .array(["0", "1"])],
+            "tags": .array(["x", "y"]),
+        ])
+        let t = try PromptTemplate(text: "{{middle.list}} | {{middle.strings}} | {{middle}} | {{#tags}}<{{.}}>{{/tags}} | {{#middle.list}}{{a}};{{/middle.list}}", name: "t")
+        #expect(t.render(record) == #"[{"a":1},{"a":2}] | ["0","1"] | {"list":[{"a":1},{"a":2}],"strings":["0","1"]} | <x><y> | 1;2;"#)
+        #expect(!t.render(record).contains("Sluice"))
+    }
+
     @Test func unknownFrontMatterKeyIsAUsageError() {
         #expect(throws: SluiceError.self) { try PromptTemplate(text: "---\nmodle: x\n---\nhi", name: "t") }
     }

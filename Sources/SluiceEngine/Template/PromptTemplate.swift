@@ -147,7 +147,8 @@ public struct PromptTemplate: Sendable {
 }
 
 /// A record as a Mustache context without reflection: JSON values map to strings, booleans,
-/// arrays and nested parents; objects render as compact JSON.
+/// sequences and nested parents; arrays and objects printed as variables render as compact JSON,
+/// the text their output cell would hold.
 struct MustacheRecord: MustacheParent {
     let record: Record
     func child(named name: String) -> Any? {
@@ -164,7 +165,7 @@ enum MustacheJSON {
         case .bool(let b): return b
         case .number(let n): return n
         case .string(let s): return s
-        case .array(let items): return items.map { Self.value($0) ?? "" }
+        case .array(let items): return MustacheJSONArray(array: items)
         case .object(let o): return MustacheJSONObject(object: o)
         }
     }
@@ -174,5 +175,14 @@ struct MustacheJSONObject: MustacheParent, MustacheCustomRenderable {
     let object: JSONObject
     func child(named name: String) -> Any? { TemplateName.lookup(object, name).flatMap(MustacheJSON.value) }
     var renderText: String { JSONWriter.string(.object(object)) }
+    var isNull: Bool { false }
+}
+
+/// An array: a section iterates its items; printed as a variable it is compact JSON (without
+/// this, swift-mustache prints Swift's description of `[Any]`).
+struct MustacheJSONArray: MustacheSequence, MustacheCustomRenderable {
+    let array: [JSONValue]
+    func makeIterator() -> IndexingIterator<[Any]> { array.map { MustacheJSON.value($0) ?? "" }.makeIterator() }
+    var renderText: String { JSONWriter.string(.array(array)) }
     var isNull: Bool { false }
 }

@@ -15,6 +15,10 @@ public struct FormatError: Error, Sendable, CustomStringConvertible, Equatable {
         case io = "io"
         case corruptCompressedData = "corrupt-compressed-data"
         case invalidXML = "invalid-xml"
+        /// The CSV dialect could not be sniffed with certainty; `--delimiter` / `--quote` settle it.
+        case ambiguousDialect = "ambiguous-dialect"
+        /// `--record-element` names no element of the document.
+        case noSuchRecordElement = "no-such-record-element"
     }
 
     public var code: Code

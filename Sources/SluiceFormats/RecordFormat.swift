@@ -34,7 +34,7 @@ public enum RecordFormat: String, Sendable, CaseIterable {
             if dialect == nil {
                 let sampleSize = 1 << 16
                 let sample = try source.peek(sampleSize)
-                dialect = CSVSniffer.sniff(sample, hasHeader: options.hasHeader, complete: sample.count < sampleSize)
+                dialect = try CSVSniffer.sniff(sample, hasHeader: options.hasHeader, complete: sample.count < sampleSize, file: source.name)
             }
             return try CSVReader(source, dialect: dialect!, options: options)
         case .tsv:

@@ -6,4 +6,11 @@ public protocol RecordReader: AnyObject {
     var columns: [String]? { get }
     /// Name of the input in messages.
     var name: String { get }
+    /// Doubts about a guess the reader made (a default XML record element that may be the wrong
+    /// one), for the caller to print before any request.
+    var warnings: [String] { get }
+}
+
+extension RecordReader {
+    public var warnings: [String] { [] }
 }

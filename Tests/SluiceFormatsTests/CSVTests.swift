@@ -46,7 +46,7 @@ struct CSVTests {
             _ = try reader.next()
             Issue.record("unterminated quote accepted")
         } catch {
-            #expect(error.description == "mem.csv: record 2 (line 3, byte 8): quoted field 2 is never closed (the file ends inside it)")
+            #expect(error.description == "mem.csv: record 2 (line 3, byte 8): quoted field 2 is never closed (the file ends inside it; --quote none reads quote characters as data)")
             #expect(error.isRecordLevel)
         }
         #expect(try reader.next() == nil)

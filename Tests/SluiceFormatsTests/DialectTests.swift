@@ -4,21 +4,61 @@ import Testing
 
 @Suite("CSV dialects and policies")
 struct DialectTests {
-    func sniff(_ text: String) -> CSVDialect {
-        CSVSniffer.sniff(Array(text.utf8), hasHeader: true, complete: true)
+    func sniff(_ text: String) throws -> CSVDialect {
+        try CSVSniffer.sniff(Array(text.utf8), hasHeader: true, complete: true)
     }
 
-    @Test func sniffsDelimiterAndQuoting() {
-        #expect(sniff("a,b,c\n1,2,3\n4,5,6\n").delimiter == UInt8(ascii: ","))
-        #expect(sniff("a;b;c\n1,5;2;3\n4;5,5;6\n").delimiter == UInt8(ascii: ";"))
-        #expect(sniff("a\tb\n1\t2\n").delimiter == 0x09)
-        #expect(sniff("a|b|c\n1|2|3\n").delimiter == UInt8(ascii: "|"))
+    /// Issue 10.1: every row quotes fields that hold commas. Reading with quoting off gives more
+    /// columns in every row, consistently — and once won, silently changing thousands of cells.
+    @Test func quotedCommasKeepQuoting() throws {
+        var text = "id,pos,shape,a,b,c,d,e,f,g\n"
+        for i in 0..<200 { text += "\(i),\"3,3\",\"{\"\"x\"\":3,\"\"y\"\":7}\",a,b,c,d,e,f,g\n" }
+        let dialect = try sniff(text)
+        #expect(dialect == CSVDialect())
+        let rows = try records(try RecordFormat.csv.reader(PeekableSource(MemorySource(text))))
+        #expect(rows.count == 200)
+        #expect(rows.allSatisfy { $0.fields.count == 10 && $0.fields["pos"] == "3,3" && $0.fields["shape"] == #"{"x":3,"y":7}"# })
+    }
+
+    /// A field that opens a quote and never closes it is a positioned error naming --quote none.
+    @Test func unclosedQuoteIsAnErrorNotAnotherDialect() throws {
+        let reader = try RecordFormat.csv.reader(PeekableSource(MemorySource("a,b\n1,\"oops\n2,3\n")))
+        do {
+            _ = try records(reader)
+            Issue.record("unterminated quote accepted")
+        } catch let error as FormatError {
+            #expect(error.code == .unterminatedQuote)
+            #expect(error.message.contains("--quote none"))
+        }
+    }
+
+    /// Two delimiters that each split every row evenly: say so, do not guess.
+    @Test func ambiguousDelimiterFailsLoudly() {
+        #expect(throws: FormatError.self) { try sniff("a;b,c\n1;2,3\n4;5,6\n") }
+        do {
+            _ = try CSVSniffer.sniff(Array("a;b,c\n1;2,3\n4;5,6\n".utf8), hasHeader: true, complete: true)
+        } catch {
+            #expect(error.code == .ambiguousDialect)
+            #expect(error.message.contains("--delimiter"))
+        }
+    }
+
+    /// A header whose field count differs from most rows' under the sniffed dialect is refused.
+    @Test func headerDisagreeingWithRowsIsRefused() {
+        #expect(throws: FormatError.self) { try sniff("a,b\n1,2,3\n4,5,6\n7,8,9\n") }
+    }
+
+    @Test func sniffsDelimiterAndQuoting() throws {
+        #expect(try sniff("a,b,c\n1,2,3\n4,5,6\n").delimiter == UInt8(ascii: ","))
+        #expect(try sniff("a;b;c\n1,5;2;3\n4;5,5;6\n").delimiter == UInt8(ascii: ";"))
+        #expect(try sniff("a\tb\n1\t2\n").delimiter == 0x09)
+        #expect(try sniff("a|b|c\n1|2|3\n").delimiter == UInt8(ascii: "|"))
         // Quoted fields hide delimiters and newlines from the count.
-        let quoted = sniff("name,notes\n\"Smith, J\",\"line one\nline two\"\nDoe,plain\n")
+        let quoted = try sniff("name,notes\n\"Smith, J\",\"line one\nline two\"\nDoe,plain\n")
         #expect(quoted.delimiter == UInt8(ascii: ","))
         #expect(quoted.quote == UInt8(ascii: "\""))
         // A single column: the default dialect.
-        #expect(sniff("name\nAcme\nGlobex\n") == CSVDialect())
+        #expect(try sniff("name\nAcme\nGlobex\n") == CSVDialect())
     }
 
     @Test func sniffedReaderReadsSemicolonFiles() throws {

@@ -73,6 +73,7 @@ public final class EnrichmentJob: Sendable {
             throw SluiceError(error)
         }
         let inputColumns = input.reader.columns ?? first?.fields.keys ?? []
+        for warning in input.reader.warnings { FileHandle.standardError.write(Data("sluice: warning: \(warning)\n".utf8)) }
         if let first {
             let missing = options.template.missingVariables(in: first)
             if !missing.isEmpty {
@@ -350,9 +351,9 @@ public final class EnrichmentJob: Sendable {
             if options.inputFormat == .csv, let input = (reader as? CSVReader)?.dialect {
                 dialect.delimiter = input.delimiter
             }
-            return try CSVWriter(sink: sink, columns: columns, dialect: dialect, formulaGuard: options.csvFormulaGuard)
+            return try CSVWriter(sink: sink, columns: columns, dialect: dialect, formulaGuard: options.csvFormulaGuard, inputHeader: (reader as? CSVReader)?.header)
         case .tsv:
-            return try CSVWriter(sink: sink, columns: columns, dialect: .tsv, formulaGuard: options.csvFormulaGuard)
+            return try CSVWriter(sink: sink, columns: columns, dialect: .tsv, formulaGuard: options.csvFormulaGuard, inputHeader: (reader as? CSVReader)?.header)
         case .jsonl:
             return JSONLWriter(sink: sink)
         case .xml:

@@ -7,7 +7,11 @@ import SluiceJSON
 public final class CSVReader: RecordReader {
     public let dialect: CSVDialect
     public let options: ReaderOptions
+    /// Field names: the header's cells, a blank cell named `column_N` (N its position) so a
+    /// template can address it. The output header is `header`, never these names.
     public private(set) var columns: [String]?
+    /// The header as the input spelled it, written back unchanged by the CSV writer.
+    public private(set) var header: CSVHeader?
     public var name: String { bytes.name }
 
     private let bytes: ByteReader
@@ -16,6 +20,8 @@ public final class CSVReader: RecordReader {
     private var field: [UInt8] = []
     /// The fields of the row being read, reused from row to row (no array per row).
     private var values: [String] = []
+    /// While the header is read: whether each of its fields was quoted.
+    private var quotedFields: [Bool]?
 
     public init(_ source: any ByteSource, dialect: CSVDialect = .csv, options: ReaderOptions = ReaderOptions()) throws(FormatError) {
         self.dialect = dialect
@@ -24,6 +30,8 @@ public final class CSVReader: RecordReader {
         try skipByteOrderMark()
         if dialect.hasHeader {
             let header: Row?
+            quotedFields = []
+            defer { quotedFields = nil }
             do {
                 header = try readRow()
             } catch {
@@ -41,15 +49,22 @@ public final class CSVReader: RecordReader {
                                   file: bytes.name, line: 1, byteOffset: header.offset)
             }
             var seen = Set<String>()
+            for raw in values where !raw.isEmpty {
+                if !seen.insert(raw).inserted {
+                    throw FormatError(.duplicateColumn, "the header names column '\(raw)' twice", file: bytes.name, line: 1, byteOffset: header.offset)
+                }
+            }
             var names: [String] = []
             for (i, raw) in values.enumerated() {
-                let name = raw.isEmpty ? "column_\(i + 1)" : raw
-                if !seen.insert(name).inserted {
-                    throw FormatError(.duplicateColumn, "the header names column '\(name)' twice", file: bytes.name, line: 1, byteOffset: header.offset)
-                }
+                guard raw.isEmpty else { names.append(raw); continue }
+                // A blank cell (R's write.csv, a trailing delimiter) gets a name no other column has.
+                var name = "column_\(i + 1)"
+                while seen.contains(name) { name += "_" }
+                seen.insert(name)
                 names.append(name)
             }
             columns = names
+            self.header = CSVHeader(cells: values, quoted: quotedFields ?? [], dialect: dialect)
         }
     }
 
@@ -75,7 +90,7 @@ public final class CSVReader: RecordReader {
                 case (.truncate, false):
                     values.removeLast(values.count - columns.count)
                 default:
-                    var error = FormatError(.raggedRow, "expected \(columns.count) fields as in the header, found \(values.count) (--ragged-rows pad|truncate accepts such rows)",
+                    var error = FormatError(.raggedRow, "expected \(columns.count) fields as in the header, found \(values.count) reading with \(CSVSniffer.describe(dialect)) (--ragged-rows pad|truncate accepts such rows; --delimiter and --quote set the dialect)",
                                             file: bytes.name, record: recordCount, line: row.line, byteOffset: row.offset)
                     error.text = rowText(values)
                     throw error
@@ -142,7 +157,7 @@ public final class CSVReader: RecordReader {
                 while true {
                     let chunk = try bytes.available()
                     if chunk.isEmpty {
-                        var error = FormatError(.unterminatedQuote, "quoted field \(values.count + 1) is never closed (the file ends inside it)",
+                        var error = FormatError(.unterminatedQuote, "quoted field \(values.count + 1) is never closed (the file ends inside it; --quote none reads quote characters as data)",
                                                 file: bytes.name, record: recordCount + 1, line: startLine, byteOffset: offset)
                         error.text = rowText(values + [String(decoding: field.prefix(200), as: UTF8.self)])
                         throw error
@@ -205,6 +220,7 @@ public final class CSVReader: RecordReader {
             if recordBytes > options.limits.maxRecordBytes {
                 fail(.recordTooLarge, "the record is larger than \(options.limits.maxRecordBytes) bytes (raise --max-record-bytes if this is expected)")
             }
+            quotedFields?.append(quoted)
             if let direct {
                 values.append(direct)
             } else if problem == nil {

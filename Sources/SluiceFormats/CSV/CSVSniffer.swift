@@ -1,40 +1,85 @@
 /// Guesses a delimited file's dialect from a sample, DuckDB-style: each delimiter (`,` tab `;`
-/// `|`) with and without `"` quoting splits the sample into rows, and the candidate whose rows
-/// most consistently have the same number of fields (more than one) wins. Ties go to the more
-/// common dialect: comma before tab, semicolon, pipe; quoting before none.
+/// `|`) splits the sample into rows, and the one whose rows most consistently have the same
+/// number of fields (more than one) wins; ties go to comma, then tab, semicolon, pipe.
+///
+/// Quoting is always RFC 4180's `"`, never sniffed: "no quoting" once won because it split
+/// `"3,3"` into *more* columns, and the run exited 0 with changed cells (issue 10.1). A field
+/// that opens a quote and never closes it is then a positioned error whose message names
+/// `--quote none`, not a guess. A sniff that cannot decide — two
+/// delimiters that each split every row evenly, or a header whose field count differs from the
+/// rows' — is an error that says which flag settles it, never a silent guess.
 public enum CSVSniffer {
     public static let delimiters: [UInt8] = [UInt8(ascii: ","), 0x09, UInt8(ascii: ";"), UInt8(ascii: "|")]
+    static let quote = UInt8(ascii: "\"")
 
     /// `complete`: the sample is the whole file (else its last, possibly cut, row is ignored).
-    public static func sniff(_ sample: some Collection<UInt8>, hasHeader: Bool, complete: Bool) -> CSVDialect {
+    public static func sniff(_ sample: some Collection<UInt8>, hasHeader: Bool, complete: Bool, file: String = "input") throws(FormatError) -> CSVDialect {
         let bytes = Array(sample)
-        var best = CSVDialect(hasHeader: hasHeader)
-        var bestScore: (Int, Double, Int) = (0, 0, 0)
+        var candidates: [(dialect: CSVDialect, score: Score, counts: [Int])] = []
         for delimiter in delimiters {
-            for quote in [UInt8(ascii: "\""), nil] as [UInt8?] {
-                let counts = fieldCounts(bytes, delimiter: delimiter, quote: quote, complete: complete)
-                guard let score = self.score(counts) else { continue }
-                if score > bestScore {
-                    bestScore = score
-                    best = CSVDialect(delimiter: delimiter, quote: quote, hasHeader: hasHeader)
-                }
-            }
+            let dialect = CSVDialect(delimiter: delimiter, quote: quote, hasHeader: hasHeader)
+            let counts = scan(bytes, delimiter: delimiter, quote: quote, complete: complete).counts
+            guard let score = Score(counts) else { continue }
+            candidates.append((dialect, score, counts))
         }
-        return best
+        guard var best = candidates.first else { return CSVDialect(hasHeader: hasHeader) }
+        for c in candidates.dropFirst() where c.score > best.score { best = c }
+        guard best.score.mode > 1 else { return CSVDialect(hasHeader: hasHeader) }
+
+        let even = candidates.filter { $0.score.share == 1 && $0.score.mode > 1 && $0.counts.count >= 2 }
+        if even.count > 1 {
+            let readings = even.map { "\(describe($0.dialect.delimiter)) gives \($0.score.mode) fields" }.joined(separator: ", ")
+            throw FormatError(.ambiguousDialect, "cannot tell the delimiter: in every sampled row \(readings); pass --delimiter", file: file, line: 1, byteOffset: 0)
+        }
+        if hasHeader, let header = best.counts.first, best.score.share < 1, header != best.score.mode {
+            throw FormatError(.ambiguousDialect, "the sniffed dialect (\(describe(best.dialect))) gives the header \(header) fields but most rows \(best.score.mode); pass --delimiter and --quote",
+                              file: file, line: 1, byteOffset: 0)
+        }
+        return best.dialect
     }
 
-    /// (has more than one column, share of rows with the modal field count, modal field count).
-    static func score(_ counts: [Int]) -> (Int, Double, Int)? {
-        guard !counts.isEmpty else { return nil }
-        var frequency: [Int: Int] = [:]
-        for c in counts { frequency[c, default: 0] += 1 }
-        let (mode, seen) = frequency.max { ($0.value, $0.key) < ($1.value, $1.key) }!
-        return (mode > 1 ? 1 : 0, Double(seen) / Double(counts.count), mode)
+    /// `,` / `tab` / `;` / `|` / the character.
+    public static func describe(_ delimiter: UInt8) -> String {
+        switch delimiter {
+        case 0x09: "tab"
+        default: "'\(String(decoding: [delimiter], as: UTF8.self))'"
+        }
     }
 
-    /// Fields per row, blank lines skipped; a row still open at the end of an incomplete sample is dropped.
-    static func fieldCounts(_ bytes: [UInt8], delimiter: UInt8, quote: UInt8?, complete: Bool) -> [Int] {
+    /// "delimiter ',', quote '\"'" or "delimiter ';', no quoting": for messages and -v logs.
+    public static func describe(_ dialect: CSVDialect) -> String {
+        "delimiter \(describe(dialect.delimiter)), " + (dialect.quote.map { "quote '\(String(decoding: [$0], as: UTF8.self))'" } ?? "no quoting")
+    }
+
+    /// Ordered: more than one column, then the share of rows with the modal count, then that count.
+    struct Score: Comparable {
+        var multi: Int
+        var share: Double
+        var mode: Int
+
+        init?(_ counts: [Int]) {
+            guard !counts.isEmpty else { return nil }
+            var frequency: [Int: Int] = [:]
+            for c in counts { frequency[c, default: 0] += 1 }
+            let (mode, seen) = frequency.max { ($0.value, $0.key) < ($1.value, $1.key) }!
+            self.multi = mode > 1 ? 1 : 0
+            self.share = Double(seen) / Double(counts.count)
+            self.mode = mode
+        }
+
+        static func < (a: Score, b: Score) -> Bool { (a.multi, a.share, a.mode) < (b.multi, b.share, b.mode) }
+    }
+
+    struct Scan {
+        /// Fields per row, blank lines skipped.
         var counts: [Int] = []
+        /// A complete sample ends inside a quoted field.
+        var unterminated = false
+    }
+
+    /// Splits the sample as the reader would; a row still open at the end of an incomplete sample is dropped.
+    static func scan(_ bytes: [UInt8], delimiter: UInt8, quote: UInt8?, complete: Bool) -> Scan {
+        var result = Scan()
         var fields = 1
         var inQuotes = false
         var rowHasContent = false
@@ -46,7 +91,7 @@ public enum CSVSniffer {
                 if b == quote {
                     if i + 1 < bytes.count, bytes[i + 1] == quote { i += 1 } else { inQuotes = false }
                 }
-            } else if b == quote, quote != nil, atFieldStart {
+            } else if b == quote, atFieldStart {
                 // Like the reader: a quote opens a quoted field only at the field's start.
                 inQuotes = true
                 rowHasContent = true
@@ -56,7 +101,7 @@ public enum CSVSniffer {
                 rowHasContent = true
                 atFieldStart = true
             } else if b == 0x0A || b == 0x0D {
-                if rowHasContent { counts.append(fields) }
+                if rowHasContent { result.counts.append(fields) }
                 fields = 1
                 rowHasContent = false
                 atFieldStart = true
@@ -66,7 +111,9 @@ public enum CSVSniffer {
             }
             i += 1
         }
-        if complete, rowHasContent, !inQuotes { counts.append(fields) }
-        return counts
+        if complete, rowHasContent {
+            if inQuotes { result.unterminated = true } else { result.counts.append(fields) }
+        }
+        return result
     }
 }

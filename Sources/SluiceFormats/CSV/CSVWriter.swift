@@ -13,16 +13,31 @@ public final class CSVWriter: RecordWriter {
     /// machine pipelines do not want; on for files people open in Excel or Sheets.
     public let formulaGuard: Bool
 
-    public init(sink: OutputSink, columns: [String], dialect: CSVDialect = .csv, formulaGuard: Bool = false) throws(FormatError) {
+    /// `inputHeader`: a CSV input's header, for which `columns` starts with the input's field
+    /// names; it is written as the input spelled it (byte for byte when the delimiter is the
+    /// same), followed by the other columns' names.
+    public init(sink: OutputSink, columns: [String], dialect: CSVDialect = .csv, formulaGuard: Bool = false, inputHeader: CSVHeader? = nil) throws(FormatError) {
         self.formulaGuard = formulaGuard
         self.sink = sink
         self.columns = columns
         self.dialect = dialect
         if dialect.hasHeader {
             row.removeAll(keepingCapacity: true)
-            for (i, name) in columns.enumerated() {
+            var first = 0
+            if let inputHeader, inputHeader.cells.count <= columns.count {
+                if inputHeader.delimiter == dialect.delimiter {
+                    row.append(contentsOf: inputHeader.bytes)
+                } else {
+                    for (i, cell) in inputHeader.cells.enumerated() {
+                        if i > 0 { row.append(dialect.delimiter) }
+                        append(cell, guarding: false)
+                    }
+                }
+                first = inputHeader.cells.count
+            }
+            for i in first..<columns.count {
                 if i > 0 { row.append(dialect.delimiter) }
-                append(name)
+                append(columns[i])
             }
             row.append(0x0A)
             try sink.write(row)

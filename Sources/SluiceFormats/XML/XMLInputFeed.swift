@@ -13,12 +13,17 @@ final class XMLInputFeed {
     private var firstLine = 1
     private let keptLines = 1 << 16
 
+    /// Set when the document is kept for the preserving writer (and entities are not expanded,
+    /// which would make elements the raw bytes do not show).
+    var namespaceScan: XMLNamespaceDeclarationScan?
+
     init(source: any ByteSource) { self.source = source }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Int32 {
         var source = self.source
         do {
             let n = try source.read(into: buffer)
+            namespaceScan?.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             for i in 0..<n where buffer[i] == 0x0A { lineStarts.append(offset + Int64(i) + 1) }
             offset += Int64(n)
             if lineStarts.count > 2 * keptLines {
@@ -50,10 +55,16 @@ enum XMLCallbacks {
 
     static let close: xmlInputCloseCallback = { _ in 0 }
 
+    static let validityDomains: Set<Int32> = [Int32(XML_FROM_VALID.rawValue), Int32(XML_FROM_DTD.rawValue)]
+
     static let error: xmlStructuredErrorFunc = { context, error in
         guard let context, let error else { return }
         let feed = Unmanaged<XMLInputFeed>.fromOpaque(context).takeUnretainedValue()
         guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue, feed.parseError == nil else { return }
+        // Validity diagnostics (an `xml:id` that is not an NCName, DTD constraints) do not make a
+        // document ill-formed: Python, browsers and libxml2's own reader go on. Only
+        // well-formedness and namespace errors stop the run (issue 10.3).
+        if error.pointee.level == XML_ERR_ERROR, Self.validityDomains.contains(error.pointee.domain) { return }
         var message = error.pointee.message.map { String(cString: $0) } ?? "malformed XML"
         while message.last == "\n" { message.removeLast() }
         feed.parseError = (message, Int(error.pointee.line), Int(error.pointee.int2))

@@ -19,11 +19,17 @@ public final class XMLRecordReader: RecordReader {
     public let capture: XMLDocumentCapture?
     /// The record element's name, once known.
     public private(set) var recordElement: String?
+    public private(set) var warnings: [String] = []
+    /// Elements outside records by name, for the message when `--record-element` matches none.
+    private var otherElements: [String: Int] = [:]
+    private var otherOrder: [String] = []
 
     private let feed: XMLInputFeed
     private let reader: xmlTextReaderPtr
     private var recordCount = 0
     private var started = false
+    /// Elements met so far, in document order: the index of the current one plus one.
+    private var elements = 0
 
     private struct Frame {
         var name: String
@@ -43,8 +49,10 @@ public final class XMLRecordReader: RecordReader {
             throw FormatError(.invalidXML, XMLPrologScan.entitiesRefused, file: source.name, line: scan.entityLine, byteOffset: scan.entityOffset)
         }
         recordElement = options.recordElement ?? scan.repeatedChild
+        if options.recordElement == nil, let doubt = scan.doubt { warnings.append("\(source.name): \(doubt)") }
         capture = captureDocument ? XMLDocumentCapture() : nil
         feed = XMLInputFeed(source: peekable)
+        if captureDocument, !options.allowEntities { feed.namespaceScan = XMLNamespaceDeclarationScan() }
         var flags = XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue
         if options.allowEntities { flags |= XML_PARSE_NOENT.rawValue }
         let context = Unmanaged.passUnretained(feed).toOpaque()
@@ -59,11 +67,15 @@ public final class XMLRecordReader: RecordReader {
 
     public func next() throws(FormatError) -> Record? {
         while true {
-            guard try advance() else { return nil }
+            guard try advance() else {
+                if recordCount == 0, let asked = options.recordElement { throw noSuchElement(asked) }
+                return nil
+            }
             let type = xmlTextReaderNodeType(reader)
             let depth = xmlTextReaderDepth(reader)
-            if type == Int32(XML_READER_TYPE_ELEMENT.rawValue), isRecordStart(depth: depth) {
-                return try readRecord(depth: depth)
+            if type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
+                if isRecordStart(depth: depth) { return try readRecord(depth: depth) }
+                if recordCount == 0, options.recordElement != nil { noteElement() }
             }
             if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) { try checkDoctype() }
             if let capture { serializeCurrent(into: &capture.bytes, topLevel: depth == 0) }
@@ -78,12 +90,29 @@ public final class XMLRecordReader: RecordReader {
             throw FormatError(.invalidXML, "malformed XML at line \(line), column \(column): \(message)", file: name, line: line, byteOffset: feed.byteOffset(line: line, column: column))
         }
         if status < 0 { throw FormatError(.invalidXML, "malformed XML", file: name) }
+        if status == 1, xmlTextReaderNodeType(reader) == Int32(XML_READER_TYPE_ELEMENT.rawValue) { elements += 1 }
         if !started, status == 1 {
             started = true
             if let capture { writeDeclaration(into: &capture.bytes) }
         }
         if status == 0, let capture, capture.bytes.last != 0x0A { capture.bytes.append(0x0A) }
         return status == 1
+    }
+
+    /// Counts an element outside records (bounded: the first 200 names), for `noSuchElement`.
+    private func noteElement() {
+        let name = currentName
+        if let n = otherElements[name] { otherElements[name] = n + 1 } else if otherOrder.count < 200 {
+            otherElements[name] = 1
+            otherOrder.append(name)
+        }
+    }
+
+    /// `--record-element` matched nothing: name it and the elements the document has (issue 10.5).
+    private func noSuchElement(_ asked: String) -> FormatError {
+        let found = otherOrder.prefix(20).map { "<\($0)> (\(otherElements[$0]!))" }.joined(separator: ", ")
+        return FormatError(.noSuchRecordElement, "--record-element \(asked) matches no element of the document; its elements are \(found.isEmpty ? "none" : found)\(otherOrder.count > 20 ? ", …" : "")",
+                           file: name)
     }
 
     private func isRecordStart(depth: Int32) -> Bool {
@@ -242,12 +271,21 @@ public final class XMLRecordReader: RecordReader {
     private func appendStartTag(into out: inout [UInt8], name: String, attributes: [(String, String)], forceOpen: Bool) {
         out.append(UInt8(ascii: "<"))
         out.append(contentsOf: name.utf8)
-        for (key, value) in attributes {
+        let xmlns = feed.namespaceScan?.take(elements - 1)
+        for (i, (key, value)) in attributes.enumerated() {
+            if let xmlns, xmlns.position == i {
+                out.append(0x20)
+                out.append(contentsOf: xmlns.text.utf8)
+            }
             out.append(0x20)
             out.append(contentsOf: key.utf8)
             out.append(contentsOf: "=\"".utf8)
             XMLText.appendEscaped(value, inAttribute: true, to: &out)
             out.append(UInt8(ascii: "\""))
+        }
+        if let xmlns, xmlns.position >= attributes.count {
+            out.append(0x20)
+            out.append(contentsOf: xmlns.text.utf8)
         }
         out.append(contentsOf: (!forceOpen && xmlTextReaderIsEmptyElement(reader) == 1 ? "/>" : ">").utf8)
     }

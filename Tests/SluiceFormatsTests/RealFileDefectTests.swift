@@ -1,0 +1,122 @@
+import Foundation
+import SluiceFormats
+import SluiceJSON
+import Testing
+
+/// Defects found by running Sluice over published datasets (issue 10), each on a fixture that
+/// reproduces it.
+@Suite("Real files, read right")
+struct RealFileDefectTests {
+    /// Writes every record back through the preserving XML writer, with `add` as a new field.
+    static func roundTrip(_ xml: String, add: String? = nil) throws -> String {
+        let dir = TempDir()
+        let out = dir.file("out.xml")
+        let reader = try XMLRecordReader(MemorySource(xml, name: "in.xml"), captureDocument: true)
+        let file = try AtomicFile(path: out)
+        let writer = try XMLDocumentWriter(sink: file.sink, reader: reader, newFields: add.map { [$0] } ?? [])
+        while let record = try reader.next() {
+            var fields = record.fields
+            if let add { fields[add] = "x" }
+            try writer.write(fields)
+        }
+        try writer.finish()
+        try file.commit()
+        return try String(contentsOfFile: out, encoding: .utf8)
+    }
+
+    /// 10.2: blank header cells keep their spelling in the output; templates address them as column_N.
+    @Test func blankHeaderCellsAreWrittenBackUnchanged() throws {
+        for header in [#","x","y""#, "a,b,", #""",a,"b""c""#] {
+            let reader = try CSVReader(MemorySource(header + "\n1,2,3\n"))
+            let columns = try #require(reader.columns)
+            #expect(columns.count == 3)
+            #expect(Set(columns).count == 3)
+            let record = try #require(try reader.next())
+            let dir = TempDir()
+            let file = try AtomicFile(path: dir.file("o.csv"))
+            let writer = try CSVWriter(sink: file.sink, columns: columns + ["answer"], inputHeader: reader.header)
+            var fields = record.fields
+            fields["answer"] = "A"
+            try writer.write(fields)
+            try writer.finish()
+            try file.commit()
+            let text = try String(contentsOfFile: dir.file("o.csv"), encoding: .utf8)
+            #expect(text == header + ",answer\n1,2,3,A\n", "\(header)")
+        }
+        // A generated name never takes a real column's name.
+        let clash = try CSVReader(MemorySource(",column_1\n1,2\n"))
+        #expect(clash.columns == ["column_1_", "column_1"])
+    }
+
+    /// 10.3: an `xml:id` that is not an NCName is a validity warning; the file is read and kept.
+    @Test func validityDiagnosticsDoNotStopTheRead() throws {
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <doc>
+              <item xml:id="1 not an ncname"><v>a</v></item>
+              <item xml:id="2"><v>b</v></item>
+            </doc>
+
+            """
+        let rows = try records(try XMLRecordReader(MemorySource(xml, name: "ids.xml")))
+        #expect(rows.map { $0.fields["v"] } == ["a", "b"])
+        #expect(rows[0].fields["xml:id"] == "1 not an ncname")
+        #expect(try Self.roundTrip(xml) == xml)
+        // Well-formedness errors still stop it.
+        #expect(throws: FormatError.self) { try records(try XMLRecordReader(MemorySource("<doc><item a='1' a='2'/></doc>"))) }
+        #expect(throws: FormatError.self) { try records(try XMLRecordReader(MemorySource("<doc><p:item/></doc>"))) }
+    }
+
+    /// 10.5: a --record-element that matches nothing names the element and those found.
+    @Test func recordElementMatchingNothingIsAnError() throws {
+        var options = ReaderOptions()
+        options.recordElement = "entry"
+        let reader = try XMLRecordReader(MemorySource("<feed><item/><item/><meta/></feed>", name: "f.xml"), options: options)
+        do {
+            _ = try records(reader)
+            Issue.record("no error")
+        } catch let error as FormatError {
+            #expect(error.code == .noSuchRecordElement)
+            #expect(error.message.contains("entry"))
+            #expect(error.message.contains("<item> (2)"))
+            #expect(error.message.contains("<feed> (1)"))
+        }
+    }
+
+    /// 10.5: an Atom feed's records are its entries, not its two links; one <channel> holding
+    /// many <item>s is read as asked but warned about.
+    @Test func defaultRecordElementOfFeeds() throws {
+        let atom = """
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+            <link href="a"/><link rel="self" href="b"/>
+            <entry><title>1</title></entry><entry><title>2</title></entry><entry><title>3</title></entry>
+            </feed>
+            """
+        let reader = try XMLRecordReader(MemorySource(atom, name: "atom.xml"))
+        #expect(try records(reader).map { $0.fields["title"] } == ["1", "2", "3"])
+        #expect(reader.recordElement == "entry")
+        #expect(reader.warnings.isEmpty)
+
+        let rss = "<rss><channel><title>T</title><item><title>1</title></item><item><title>2</title></item></channel></rss>"
+        let single = try XMLRecordReader(MemorySource(rss, name: "rss.xml"))
+        #expect(try records(single).count == 1)
+        #expect(single.warnings.count == 1)
+        #expect(single.warnings.first?.contains("<item> (2 inside <channel>)") == true, "\(single.warnings)")
+        #expect(single.warnings.first?.contains("--record-element") == true)
+    }
+
+    /// 10.7: a redundant xmlns:xml declaration is kept in the output.
+    @Test func redundantXMLNamespaceDeclarationIsKept() throws {
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xml="http://www.w3.org/XML/1998/namespace" targetNamespace="urn:x">
+              <xs:element name="a" xml:lang="en"><xs:annotation/></xs:element>
+              <xs:element name="b"><xs:annotation/></xs:element>
+              <inner xmlns:xml="http://www.w3.org/XML/1998/namespace"><xs:element name="c"/></inner>
+            </xs:schema>
+
+            """
+        let out = try Self.roundTrip(xml)
+        #expect(out == xml, "\(out)")
+    }
+}

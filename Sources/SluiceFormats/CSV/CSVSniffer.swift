@@ -10,15 +10,14 @@
 /// rows' — is an error that says which flag settles it, never a silent guess.
 public enum CSVSniffer {
     public static let delimiters: [UInt8] = [UInt8(ascii: ","), 0x09, UInt8(ascii: ";"), UInt8(ascii: "|")]
-    static let quote = UInt8(ascii: "\"")
 
     /// `complete`: the sample is the whole file (else its last, possibly cut, row is ignored).
     public static func sniff(_ sample: some Collection<UInt8>, hasHeader: Bool, complete: Bool, file: String = "input") throws(FormatError) -> CSVDialect {
         let bytes = Array(sample)
         var candidates: [(dialect: CSVDialect, score: Score, counts: [Int])] = []
         for delimiter in delimiters {
-            let dialect = CSVDialect(delimiter: delimiter, quote: quote, hasHeader: hasHeader)
-            let counts = scan(bytes, delimiter: delimiter, quote: quote, complete: complete).counts
+            let dialect = CSVDialect(delimiter: delimiter, hasHeader: hasHeader)
+            let counts = fieldCounts(bytes, delimiter: delimiter, quote: dialect.quote!, complete: complete)
             guard let score = Score(counts) else { continue }
             candidates.append((dialect, score, counts))
         }
@@ -70,16 +69,10 @@ public enum CSVSniffer {
         static func < (a: Score, b: Score) -> Bool { (a.multi, a.share, a.mode) < (b.multi, b.share, b.mode) }
     }
 
-    struct Scan {
-        /// Fields per row, blank lines skipped.
+    /// Fields per row as the reader splits them, blank lines skipped; a row still open at the
+    /// end of the sample is dropped.
+    static func fieldCounts(_ bytes: [UInt8], delimiter: UInt8, quote: UInt8, complete: Bool) -> [Int] {
         var counts: [Int] = []
-        /// A complete sample ends inside a quoted field.
-        var unterminated = false
-    }
-
-    /// Splits the sample as the reader would; a row still open at the end of an incomplete sample is dropped.
-    static func scan(_ bytes: [UInt8], delimiter: UInt8, quote: UInt8?, complete: Bool) -> Scan {
-        var result = Scan()
         var fields = 1
         var inQuotes = false
         var rowHasContent = false
@@ -101,7 +94,7 @@ public enum CSVSniffer {
                 rowHasContent = true
                 atFieldStart = true
             } else if b == 0x0A || b == 0x0D {
-                if rowHasContent { result.counts.append(fields) }
+                if rowHasContent { counts.append(fields) }
                 fields = 1
                 rowHasContent = false
                 atFieldStart = true
@@ -111,9 +104,7 @@ public enum CSVSniffer {
             }
             i += 1
         }
-        if complete, rowHasContent {
-            if inQuotes { result.unterminated = true } else { result.counts.append(fields) }
-        }
-        return result
+        if complete, rowHasContent, !inQuotes { counts.append(fields) }
+        return counts
     }
 }

@@ -20,7 +20,16 @@ struct XMLNamespaceDeclarationScan {
     private let maxTag = 1 << 20
 
     mutating func feed(_ bytes: UnsafeRawBufferPointer) {
-        for b in bytes { step(b) }
+        var i = 0
+        while i < bytes.count {
+            if state == .text {
+                // Character data is most of a document: skip to the next markup at once.
+                guard let lt = bytes[i...].firstIndex(of: UInt8(ascii: "<")) else { return }
+                i = lt
+            }
+            step(bytes[i])
+            i += 1
+        }
     }
 
     private mutating func step(_ b: UInt8) {

@@ -5,9 +5,9 @@
 /// Quoting is always RFC 4180's `"`, never sniffed: "no quoting" once won because it split
 /// `"3,3"` into *more* columns, and the run exited 0 with changed cells (issue 10.1). A field
 /// that opens a quote and never closes it is then a positioned error whose message names
-/// `--quote none`, not a guess. A sniff that cannot decide — two
-/// delimiters that each split every row evenly, or a header whose field count differs from the
-/// rows' — is an error that says which flag settles it, never a silent guess.
+/// `--quote none`. A sniff that cannot decide — two delimiters that each split every row
+/// evenly, or a header whose field count differs from the rows' — is an error that says which
+/// flag settles it, never a silent guess.
 public enum CSVSniffer {
     public static let delimiters: [UInt8] = [UInt8(ascii: ","), 0x09, UInt8(ascii: ";"), UInt8(ascii: "|")]
 

@@ -32,6 +32,9 @@ let package = Package(
         .target(name: "SluiceJSON", swiftSettings: hotLoops),
         /// Byte sources, record readers and writers. Knows nothing of prompts or HTTP.
         .target(name: "SluiceFormats", dependencies: ["SluiceJSON", "CZlib", "CLibXML2"], swiftSettings: hotLoops),
+        /// The readers' fuzz targets: libFuzzer builds them with `Fuzz/fuzz.sh`; the tests replay
+        /// the crashes they found (`Fuzz/Crashes`).
+        .target(name: "SluiceFuzz", dependencies: ["SluiceFormats", "SluiceJSON"]),
         /// Gemini wire types, client and error classification. Knows nothing of files.
         .target(name: "SluiceGemini", dependencies: [
             "SluiceJSON",
@@ -61,7 +64,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
-        .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON"]),
+        .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz"]),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceGemini", "SluiceJSON"]),
         /// Runs the built `sluice` binary against the in-process simulator.
         .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceFormats", "SluiceJSON"]),

@@ -119,4 +119,44 @@ struct RealFileDefectTests {
         let out = try Self.roundTrip(xml)
         #expect(out == xml, "\(out)")
     }
+
+    /// Found while fuzzing (issue 10.6): bytes that are not valid in the declared encoding stopped
+    /// the reader with a bare "malformed XML" and libxml2's own lines on stderr; now the error
+    /// names the line, the column and the encoding.
+    @Test func encodingFailureNamesWhereAndWhich() throws {
+        var bytes = Array("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\n<r><item>ok</item><item>a".utf8)
+        bytes += [0x82, 0xFF]
+        bytes += Array("</item><item>later</item></r>\n".utf8)
+        let reader = try XMLRecordReader(MemorySource(bytes: bytes, name: "sj.xml", chunk: 1 << 16))
+        do {
+            _ = try records(reader)
+            Issue.record("a document with bytes outside its encoding was read")
+        } catch let error as FormatError {
+            #expect(error.code == .invalidXML)
+            #expect(error.line == 2, "\(error)")
+            #expect(error.message.contains("Shift_JIS"), "\(error)")
+        }
+    }
+
+    /// Found by the CSV fuzz target: CSV writer round trips that changed records.
+    @Test func writerKeepsSingleEmptyFieldsAndRespellsHeadersReadWithoutQuoting() throws {
+        // A one-column row holding "" was written as a blank line, which every reader skips.
+        let sink = OutputSink.memory(name: "out.csv")
+        let writer = try CSVWriter(sink: sink, columns: ["a"])
+        for value in ["x", "", "y"] { try writer.write(JSONObject([("a", .string(value))])) }
+        try writer.finish()
+        #expect(String(decoding: sink.keptBytes, as: UTF8.self) == "a\nx\n\"\"\ny\n")
+        #expect(try records(CSVReader(MemorySource(bytes: sink.keptBytes))).map { $0.fields["a"] } == ["x", "", "y"])
+
+        // A header read with --quote none holds bare quotes: copied byte for byte into a quoted
+        // output it no longer read back.
+        let none = try CSVReader(MemorySource("say \"hi\",b\n1,2\n"), dialect: CSVDialect(quote: nil))
+        let rows = try records(none)
+        let out = OutputSink.memory(name: "out.csv")
+        let rewrite = try CSVWriter(sink: out, columns: none.columns!, inputHeader: none.header)
+        for row in rows { try rewrite.write(row.fields) }
+        try rewrite.finish()
+        let back = try CSVReader(MemorySource(bytes: out.keptBytes))
+        #expect(back.columns == ["say \"hi\"", "b"], "\(String(decoding: out.keptBytes, as: UTF8.self))")
+    }
 }

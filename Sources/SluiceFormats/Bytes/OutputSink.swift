@@ -13,6 +13,8 @@ public final class OutputSink {
     private var buffer: [UInt8] = []
     private let flushThreshold = 1 << 18
     private var compressor: GzipCompressor?
+    /// Set for a sink that keeps its bytes instead of writing a descriptor.
+    private var kept: [UInt8]?
 
     init(fd: Int32, name: String, ownsDescriptor: Bool) {
         self.fd = fd
@@ -23,6 +25,17 @@ public final class OutputSink {
 
     /// Standard output (not closed by the sink).
     public static func standardOutput() -> OutputSink { OutputSink(fd: 1, name: "<stdout>", ownsDescriptor: false) }
+
+    /// A sink that keeps what is written in memory (`keptBytes`): fuzz targets and round-trip
+    /// checks read the output back without a file.
+    public static func memory(name: String) -> OutputSink {
+        let sink = OutputSink(fd: -1, name: name, ownsDescriptor: false)
+        sink.kept = []
+        return sink
+    }
+
+    /// What a `memory` sink holds so far (after `flush` or `finish`).
+    public var keptBytes: [UInt8] { kept ?? [] }
 
     /// Compresses everything written from now on into one gzip member.
     public func compress(level: Int32) throws(FormatError) {
@@ -55,6 +68,10 @@ public final class OutputSink {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        if kept != nil {
+            kept!.append(contentsOf: bytes)
+            return
+        }
         var written = 0
         while written < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
@@ -69,6 +86,7 @@ public final class OutputSink {
     /// Finishes and forces the bytes to disk.
     public func sync() throws(FormatError) {
         try finish()
+        if kept != nil { return }
         if fsync(fd) != 0, errno != EINVAL, errno != EROFS {
             throw FormatError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: name)
         }

@@ -6,10 +6,14 @@ public struct CSVHeader: Sendable, Equatable {
     public var cells: [String]
     public var bytes: [UInt8]
     public var delimiter: UInt8
+    /// The input's quote character (nil: `--quote none`). The bytes are only right for an output
+    /// with the same delimiter and quote; any other dialect re-spells the cells.
+    public var quote: UInt8?
 
     init(cells: [String], quoted: [Bool], dialect: CSVDialect) {
         self.cells = cells
         delimiter = dialect.delimiter
+        quote = dialect.quote
         var out: [UInt8] = []
         let quote = dialect.quote ?? UInt8(ascii: "\"")
         for (i, cell) in cells.enumerated() {

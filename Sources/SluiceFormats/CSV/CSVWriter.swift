@@ -14,8 +14,9 @@ public final class CSVWriter: RecordWriter {
     public let formulaGuard: Bool
 
     /// `inputHeader`: a CSV input's header, for which `columns` starts with the input's field
-    /// names; it is written as the input spelled it (byte for byte when the delimiter is the
-    /// same), followed by the other columns' names.
+    /// names; it is written as the input spelled it (byte for byte when the delimiter and quote
+    /// are the same: a header read with `--quote none` may hold bare quotes that this writer's
+    /// quoting must escape), followed by the other columns' names.
     public init(sink: OutputSink, columns: [String], dialect: CSVDialect = .csv, formulaGuard: Bool = false, inputHeader: CSVHeader? = nil) throws(FormatError) {
         self.formulaGuard = formulaGuard
         self.sink = sink
@@ -25,7 +26,7 @@ public final class CSVWriter: RecordWriter {
             row.removeAll(keepingCapacity: true)
             var first = 0
             if let inputHeader, inputHeader.cells.count <= columns.count {
-                if inputHeader.delimiter == dialect.delimiter {
+                if inputHeader.delimiter == dialect.delimiter, inputHeader.quote == dialect.quote {
                     row.append(contentsOf: inputHeader.bytes)
                 } else {
                     for (i, cell) in inputHeader.cells.enumerated() {
@@ -39,7 +40,7 @@ public final class CSVWriter: RecordWriter {
                 if i > 0 { row.append(dialect.delimiter) }
                 append(columns[i])
             }
-            row.append(0x0A)
+            endRow()
             try sink.write(row)
         }
     }
@@ -59,8 +60,18 @@ public final class CSVWriter: RecordWriter {
             case let value?: append(JSONWriter.string(value))
             }
         }
-        row.append(0x0A)
+        endRow()
         try sink.write(row)
+    }
+
+    /// Ends the row. A row of one empty field would be a blank line, which readers (ours,
+    /// Python's) skip: it is written `""`, as Python's `csv` writer does.
+    private func endRow() {
+        if row.isEmpty {
+            let quote = dialect.quote ?? UInt8(ascii: "\"")
+            row.append(contentsOf: [quote, quote])
+        }
+        row.append(0x0A)
     }
 
     private func append(_ text: String, guarding: Bool = true) {

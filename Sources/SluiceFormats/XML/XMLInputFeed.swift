@@ -78,5 +78,6 @@ enum XMLCallbacks {
     static let installed: Void = {
         xmlInitParser()
         xmlSetExternalEntityLoader(refuseExternalEntities)
+        sluice_xml_silence_generic_errors()
     }()
 }

@@ -69,15 +69,18 @@ struct XMLPrologScan {
             xmlTextReaderSetStructuredErrorHandler(reader, { _, _ in }, nil)
             var index: [String: Int] = [:]
             var parent: String?
-            var inside: [String: Int] = [:]
+            // First-seen order, not a Dictionary's: the warning names the same elements in the
+            // same order on every run.
+            var inside: [(name: String, count: Int)] = []
+            var insideIndex: [String: Int] = [:]
             func closeParent() {
+                defer { inside.removeAll(); insideIndex.removeAll() }
                 guard let parent else { return }
                 for (name, count) in inside where count > 1 {
                     var list = shape.repeatedInside[parent, default: []]
                     if let i = list.firstIndex(where: { $0.name == name }) { list[i].count = max(list[i].count, count) } else { list.append((name, count)) }
                     shape.repeatedInside[parent] = list
                 }
-                inside.removeAll()
             }
             while xmlTextReaderRead(reader) == 1 {
                 guard xmlTextReaderNodeType(reader) == Int32(XML_READER_TYPE_ELEMENT.rawValue), let raw = xmlTextReaderConstName(reader) else { continue }
@@ -91,7 +94,10 @@ struct XMLPrologScan {
                         shape.children.append((name, 1))
                     }
                 } else if depth == 2 {
-                    inside[name, default: 0] += 1
+                    if let i = insideIndex[name] { inside[i].count += 1 } else {
+                        insideIndex[name] = inside.count
+                        inside.append((name, 1))
+                    }
                 }
             }
             closeParent()

@@ -89,7 +89,15 @@ public final class XMLRecordReader: RecordReader {
         if let (message, line, column) = feed.parseError {
             throw FormatError(.invalidXML, "malformed XML at line \(line), column \(column): \(message)", file: name, line: line, byteOffset: feed.byteOffset(line: line, column: column))
         }
-        if status < 0 { throw FormatError(.invalidXML, "malformed XML", file: name) }
+        if status < 0 {
+            // libxml2 stopped without a structured error: an input encoding failure (bytes that
+            // are not valid in the declared encoding) is reported only to its generic handler.
+            let line = Int(xmlTextReaderGetParserLineNumber(reader))
+            let column = Int(xmlTextReaderGetParserColumnNumber(reader))
+            let encoding = xmlTextReaderConstEncoding(reader).map { " (\(String(cString: $0)))" } ?? ""
+            throw FormatError(.invalidXML, "libxml2 stopped reading near line \(line), column \(column): most often bytes that are not valid in the document's declared encoding\(encoding)",
+                              file: name, line: line > 0 ? line : nil, byteOffset: feed.byteOffset(line: line, column: column))
+        }
         if status == 1, xmlTextReaderNodeType(reader) == Int32(XML_READER_TYPE_ELEMENT.rawValue) { elements += 1 }
         if !started, status == 1 {
             started = true
@@ -117,14 +125,23 @@ public final class XMLRecordReader: RecordReader {
 
     private func isRecordStart(depth: Int32) -> Bool {
         if options.recordElement != nil {
-            return currentName == recordElement || String(cString: xmlTextReaderConstLocalName(reader)) == recordElement
+            return currentName == recordElement || text(xmlTextReaderConstLocalName(reader)) == recordElement
         }
         guard depth == 1 else { return false }
         if recordElement == nil { recordElement = currentName }
         return currentName == recordElement
     }
 
-    private var currentName: String { String(cString: xmlTextReaderConstName(reader)) }
+    private var currentName: String { text(xmlTextReaderConstName(reader)) }
+
+    /// Every string libxml2 hands out goes through here. Its accessors are imported as implicitly
+    /// unwrapped pointers, and `String(cString:)` on one that is NULL (a node kind without that
+    /// property, a failed allocation inside libxml2) is a runtime trap (issue 10.6): taking an
+    /// Optional makes that trap impossible, NULL reads as "".
+    private func text(_ pointer: UnsafePointer<xmlChar>?) -> String {
+        guard let pointer else { return "" }
+        return String(cString: pointer)
+    }
 
     private func readRecord(depth recordDepth: Int32) throws(FormatError) -> Record {
         recordCount += 1
@@ -170,11 +187,16 @@ public final class XMLRecordReader: RecordReader {
                     break
                 }
                 lastWhitespace = nil
+                // The reader's depths keep the stack balanced in a well-formed document; should
+                // they ever disagree, that is an error for this record, not a trap.
+                guard stack.count > 1 else {
+                    throw FormatError(.invalidXML, "unbalanced end tag </\(currentName)> inside record \(recordCount)", file: name, record: recordCount, line: line, byteOffset: offset)
+                }
                 let frame = stack.removeLast()
                 add(value(of: frame), named: frame.name, to: &stack[stack.count - 1])
             case XML_READER_TYPE_TEXT.rawValue, XML_READER_TYPE_CDATA.rawValue,
                  XML_READER_TYPE_WHITESPACE.rawValue, XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue:
-                let text = String(cString: xmlTextReaderConstValue(reader))
+                let text = text(xmlTextReaderConstValue(reader))
                 recordBytes += text.utf8.count
                 if recordBytes <= options.limits.maxRecordBytes {
                     stack[stack.count - 1].text += text
@@ -215,7 +237,7 @@ public final class XMLRecordReader: RecordReader {
         guard xmlTextReaderHasAttributes(reader) == 1 else { return [] }
         var result: [(String, String)] = []
         while xmlTextReaderMoveToNextAttribute(reader) == 1 {
-            result.append((String(cString: xmlTextReaderConstName(reader)), String(cString: xmlTextReaderConstValue(reader))))
+            result.append((text(xmlTextReaderConstName(reader)), text(xmlTextReaderConstValue(reader))))
         }
         xmlTextReaderMoveToElement(reader)
         return result
@@ -302,21 +324,21 @@ public final class XMLRecordReader: RecordReader {
             out.append(contentsOf: currentName.utf8)
             out.append(UInt8(ascii: ">"))
         case XML_READER_TYPE_TEXT.rawValue:
-            XMLText.appendEscaped(String(cString: xmlTextReaderConstValue(reader)), to: &out)
+            XMLText.appendEscaped(text(xmlTextReaderConstValue(reader)), to: &out)
         case XML_READER_TYPE_WHITESPACE.rawValue, XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue:
-            out.append(contentsOf: String(cString: xmlTextReaderConstValue(reader)).utf8)
+            out.append(contentsOf: text(xmlTextReaderConstValue(reader)).utf8)
         case XML_READER_TYPE_CDATA.rawValue:
             out.append(contentsOf: "<![CDATA[".utf8)
-            out.append(contentsOf: String(cString: xmlTextReaderConstValue(reader)).utf8)
+            out.append(contentsOf: text(xmlTextReaderConstValue(reader)).utf8)
             out.append(contentsOf: "]]>".utf8)
         case XML_READER_TYPE_COMMENT.rawValue:
             out.append(contentsOf: "<!--".utf8)
-            out.append(contentsOf: String(cString: xmlTextReaderConstValue(reader)).utf8)
+            out.append(contentsOf: text(xmlTextReaderConstValue(reader)).utf8)
             out.append(contentsOf: "-->".utf8)
         case XML_READER_TYPE_PROCESSING_INSTRUCTION.rawValue:
             out.append(contentsOf: "<?".utf8)
             out.append(contentsOf: currentName.utf8)
-            let data = xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
+            let data = text(xmlTextReaderConstValue(reader))
             if !data.isEmpty {
                 out.append(0x20)
                 out.append(contentsOf: data.utf8)

@@ -81,10 +81,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         again.raggedRows = .fail
         again.limits = ReaderLimits()
         let reread = readBack(sink.keptBytes, format: .csv, options: again)
-        check(reread.count == records.count, "CSV round trip: \(records.count) records became \(reread.count); output:\n\(String(decoding: sink.keptBytes.prefix(2000), as: UTF8.self))")
-        for (a, b) in zip(records, reread) {
-            check(a.fields == b.fields, "CSV round trip changed record \(a.number): \(a.fields) became \(b.fields)")
-        }
+        checkSame(records, reread, "CSV", output: sink.keptBytes)
         return records.count
     }
 
@@ -103,10 +100,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             check(false, "JSONLWriter refused what JSONLReader read: \(error)")
         }
         let reread = readBack(sink.keptBytes, format: .jsonl, options: ReaderOptions())
-        check(reread.count == records.count, "JSON Lines round trip: \(records.count) records became \(reread.count); output:\n\(String(decoding: sink.keptBytes.prefix(2000), as: UTF8.self))")
-        for (a, b) in zip(records, reread) {
-            check(a.fields == b.fields, "JSON Lines round trip changed record \(a.number): \(a.fields) became \(b.fields)")
-        }
+        checkSame(records, reread, "JSON Lines", output: sink.keptBytes)
         return records.count
     }
 
@@ -146,10 +140,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         again.limits = ReaderLimits()
         again.recordElement = options.recordElement ?? reader.recordElement
         let reread = readBack(sink.keptBytes, format: .xml, options: again, allowNoRecords: records.isEmpty)
-        check(reread.count == records.count, "XML round trip: \(records.count) records became \(reread.count); output:\n\(String(decoding: sink.keptBytes.prefix(2000), as: UTF8.self))")
-        for (a, b) in zip(records, reread) {
-            check(a.fields == b.fields, "XML round trip changed record \(a.number): \(a.fields) became \(b.fields)")
-        }
+        checkSame(records, reread, "XML", output: sink.keptBytes)
         return records.count
     }
 
@@ -243,6 +234,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if allowNoRecords, error.code == .noSuchRecordElement { return [] }
             check(false, "the output does not read back: \(error)\n\(String(decoding: bytes.prefix(2000), as: UTF8.self))")
             return []
+        }
+    }
+
+    /// What was read, written and read again must be the same records.
+    static func checkSame(_ records: [Record], _ reread: [Record], _ format: String, output: [UInt8]) {
+        check(reread.count == records.count, "\(format) round trip: \(records.count) records became \(reread.count); output:\n\(String(decoding: output.prefix(2000), as: UTF8.self))")
+        for (a, b) in zip(records, reread) {
+            check(a.fields == b.fields, "\(format) round trip changed record \(a.number): \(a.fields) became \(b.fields)")
         }
     }
 

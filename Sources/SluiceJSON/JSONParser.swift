@@ -5,11 +5,18 @@ public struct JSONParser {
     /// Deepest nesting of arrays and objects accepted.
     public static let defaultMaxDepth = 512
 
+    /// What a `\uD800`-style escape of an unpaired surrogate becomes. No Unicode string can hold
+    /// one, so reading input data refuses it (a replaced cell would be a silent change); text
+    /// from the service may take U+FFFD.
+    public enum LoneSurrogate: Sendable {
+        case reject, replace
+    }
+
     /// Parses one complete JSON text; anything but whitespace after the value is an error.
-    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth, loneSurrogates: LoneSurrogate = .replace) throws(JSONParseError) -> JSONValue {
         let array = Array(bytes)
         let result = array.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONParseError) in try parse(buffer: buffer, maxDepth: maxDepth) }
+            Result { () throws(JSONParseError) in try parse(buffer: buffer, maxDepth: maxDepth, loneSurrogates: loneSurrogates) }
         }
         return try result.get()
     }
@@ -22,8 +29,8 @@ public struct JSONParser {
         return try result.get()
     }
 
-    public static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
-        var parser = Cursor(bytes: buffer, maxDepth: maxDepth)
+    public static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth, loneSurrogates: LoneSurrogate = .replace) throws(JSONParseError) -> JSONValue {
+        var parser = Cursor(bytes: buffer, maxDepth: maxDepth, loneSurrogates: loneSurrogates)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -34,11 +41,13 @@ public struct JSONParser {
     struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         let maxDepth: Int
+        let loneSurrogates: LoneSurrogate
         var index = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, loneSurrogates: LoneSurrogate) {
             self.bytes = bytes
             self.maxDepth = maxDepth
+            self.loneSurrogates = loneSurrogates
         }
 
         mutating func skipWhitespace() {
@@ -209,10 +218,11 @@ public struct JSONParser {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
+                    let escapeStart = index - 2
                     var scalar = try parseHex4()
+                    var lone = false
                     if (0xD800...0xDBFF).contains(scalar) {
-                        // A high surrogate must be followed by an escaped low surrogate; a lone
-                        // one becomes U+FFFD (JSONTestSuite leaves this implementation-defined).
+                        // A high surrogate must be followed by an escaped low surrogate.
                         if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
                             let save = index
                             index += 2
@@ -221,12 +231,16 @@ public struct JSONParser {
                                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                             } else {
                                 index = save
-                                scalar = 0xFFFD
+                                lone = true
                             }
                         } else {
-                            scalar = 0xFFFD
+                            lone = true
                         }
                     } else if (0xDC00...0xDFFF).contains(scalar) {
+                        lone = true
+                    }
+                    if lone {
+                        if loneSurrogates == .reject { throw JSONParseError("unpaired surrogate escape (no Unicode text can hold it)", offset: escapeStart) }
                         scalar = 0xFFFD
                     }
                     appendUTF8(Unicode.Scalar(scalar) ?? "\u{FFFD}", to: &out)

@@ -159,4 +159,25 @@ struct RealFileDefectTests {
         let back = try CSVReader(MemorySource(bytes: out.keptBytes))
         #expect(back.columns == ["say \"hi\"", "b"], "\(String(decoding: out.keptBytes, as: UTF8.self))")
     }
+
+    /// Found by the Python conformance suite: `json.dumps("\ud800")` writes an escaped lone
+    /// surrogate, which Python reads back as such. No Unicode text holds it, and turning it into
+    /// U+FFFD was an exit 0 with a changed cell; now it is a bad record unless --invalid-utf8 replace.
+    @Test func loneSurrogateEscapesAreBadRecordsUnlessReplacing() throws {
+        let text = "{\"a\":\"x\\ud800y\"}\n{\"a\":\"\\udc00\"}\n{\"a\":\"\\ud83d\\ude00\"}\n"
+        let strict = JSONLReader(MemorySource(text, name: "s.jsonl"))
+        for column in [8, 7] {
+            do {
+                _ = try strict.next()
+                Issue.record("a lone surrogate was read")
+            } catch {
+                #expect(error.description.hasSuffix("not valid JSON: unpaired surrogate escape (no Unicode text can hold it) at column \(column) (--invalid-utf8 replace reads it as U+FFFD)"), "\(error)")
+            }
+        }
+        #expect(try strict.next()?.fields == ["a": .string("\u{1F600}")])
+        var options = ReaderOptions()
+        options.invalidUTF8 = .replace
+        let lenient = JSONLReader(MemorySource(text, name: "s.jsonl"), options: options)
+        #expect(try records(lenient).map { $0.fields["a"] } == ["x\u{FFFD}y", "\u{FFFD}", "\u{1F600}"])
+    }
 }

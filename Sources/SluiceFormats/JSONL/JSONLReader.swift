@@ -44,11 +44,12 @@ public final class JSONLReader: RecordReader {
             }
             var value: JSONValue
             do {
-                value = try JSONParser.parse(body)
+                value = try JSONParser.parse(body, loneSurrogates: options.invalidUTF8 == .replace ? .replace : .reject)
             } catch {
                 guard options.invalidUTF8 == .replace, String(validating: body, as: UTF8.self) == nil,
-                      let repaired = try? JSONParser.parse(Array(String(decoding: body, as: UTF8.self).utf8)) else {
-                    throw bad(.invalidJSON, "not valid JSON: \(error.message) at column \(error.offset + 1)")
+                      let repaired = try? JSONParser.parse(Array(String(decoding: body, as: UTF8.self).utf8), loneSurrogates: .replace) else {
+                    let hint = error.message.hasPrefix("unpaired surrogate") ? " (--invalid-utf8 replace reads it as U+FFFD)" : ""
+                    throw bad(.invalidJSON, "not valid JSON: \(error.message) at column \(error.offset + 1)\(hint)")
                 }
                 value = repaired
             }

@@ -180,4 +180,54 @@ struct RealFileDefectTests {
         let lenient = JSONLReader(MemorySource(text, name: "s.jsonl"), options: options)
         #expect(try records(lenient).map { $0.fields["a"] } == ["x\u{FFFD}y", "\u{FFFD}", "\u{1F600}"])
     }
+
+    /// Found by the Python conformance suite: with --delimiter or --quote nothing is sniffed, so
+    /// the first read returned only the two bytes peeked for the gzip magic and a UTF-8 BOM
+    /// stayed in the first header name ("\u{FEFF}id": a template's {{id}} was missing).
+    @Test func byteOrderMarkIsSkippedWhateverTheFirstReadReturns() throws {
+        for chunk in [1, 2, 3, 4, 1 << 16] {
+            let reader = try CSVReader(MemorySource(bytes: [0xEF, 0xBB, 0xBF] + Array("\"id\";b\n1;2\n".utf8), chunk: chunk), dialect: CSVDialect(delimiter: UInt8(ascii: ";")))
+            #expect(reader.columns == ["id", "b"], "chunk \(chunk)")
+            #expect(try records(reader).map { $0.fields["id"] } == ["1"])
+        }
+    }
+
+    /// Found by the Python conformance suite: without a header, a row with fewer or more fields
+    /// than the first was read as it came, so its record lacked (or gained) columns silently.
+    @Test func headerlessRowsAreRaggedAgainstTheFirstRow() throws {
+        let text = "a,b,c\nd,e\nf,g,h\n"
+        let strict = try CSVReader(MemorySource(text), dialect: CSVDialect(hasHeader: false))
+        _ = try strict.next()
+        do {
+            _ = try strict.next()
+            Issue.record("a short row was read")
+        } catch {
+            #expect(error.code == .raggedRow)
+            #expect(error.message.hasPrefix("expected 3 fields as in the first row, found 2"), "\(error)")
+        }
+        #expect(try strict.next()?.fields.count == 3)
+        var options = ReaderOptions()
+        options.raggedRows = .pad
+        let padded = try CSVReader(MemorySource(text), dialect: CSVDialect(hasHeader: false), options: options)
+        #expect(try records(padded).map { $0.fields["column_3"] } == ["c", "", "h"])
+    }
+
+    /// Found by the Python conformance suite: a file of one row (a header alone) that two
+    /// delimiters both split was read with the first of them; it is as ambiguous as many rows.
+    @Test func oneRowThatTwoDelimitersSplitIsAmbiguous() throws {
+        #expect(throws: FormatError.self) { try CSVSniffer.sniff(Array("name|\tsize[\n".utf8), hasHeader: true, complete: true) }
+        #expect(try CSVSniffer.sniff(Array("name\tsize\n".utf8), hasHeader: true, complete: true).delimiter == 0x09)
+    }
+
+    /// Swift compares names canonically, so "é" and "e\u{301}" are one column: refused, and
+    /// the message says why two different spellings are "the same".
+    @Test func canonicallyEqualHeaderNamesAreExplained() throws {
+        do {
+            _ = try CSVReader(MemorySource("\u{E9},e\u{301}\n1,2\n"))
+            Issue.record("twin names accepted")
+        } catch {
+            #expect(error.code == .duplicateColumn)
+            #expect(error.message.contains("two Unicode spellings of the same text"), "\(error)")
+        }
+    }
 }

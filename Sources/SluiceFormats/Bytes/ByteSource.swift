@@ -75,6 +75,25 @@ public final class ByteReader {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
     }
 
+    /// The bytes buffered now, reading on until there are at least `count` (or the input ends):
+    /// a source may answer its first read with fewer bytes than a prefix check needs (the two
+    /// bytes peeked for the gzip magic come back alone).
+    public func available(atLeast count: Int) throws(FormatError) -> UnsafeRawBufferPointer {
+        precondition(count <= buffer.count)
+        while end - start < count, !exhausted {
+            if start > 0 {
+                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
+                end -= start
+                start = 0
+            }
+            var source = self.source
+            let read = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            if read == 0 { exhausted = true }
+            end += read
+        }
+        return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+    }
+
     /// Consumes `count` bytes previously returned by `available()`.
     @inline(__always) public func consume(_ count: Int) {
         start += count

@@ -20,6 +20,8 @@ public final class CSVReader: RecordReader {
     private var field: [UInt8] = []
     /// The fields of the row being read, reused from row to row (no array per row).
     private var values: [String] = []
+    /// Without a header: the first row's field count, which every later row must have.
+    private var firstRowWidth: Int?
     /// While the header is read: whether each of its fields was quoted.
     private var quotedFields: [Bool]?
 
@@ -50,8 +52,11 @@ public final class CSVReader: RecordReader {
             }
             var seen = Set<String>()
             for raw in values where !raw.isEmpty {
-                if !seen.insert(raw).inserted {
-                    throw FormatError(.duplicateColumn, "the header names column '\(raw)' twice", file: bytes.name, line: 1, byteOffset: header.offset)
+                let (inserted, first) = seen.insert(raw)
+                if !inserted {
+                    // Swift compares text canonically: "é" and "e\u{301}" are one name.
+                    let spelling = Array(first.utf8) == Array(raw.utf8) ? "" : " (two Unicode spellings of the same text, which Sluice treats as one name)"
+                    throw FormatError(.duplicateColumn, "the header names column '\(raw)' twice\(spelling)", file: bytes.name, line: 1, byteOffset: header.offset)
                 }
             }
             var names: [String] = []
@@ -69,7 +74,7 @@ public final class CSVReader: RecordReader {
     }
 
     private func skipByteOrderMark() throws(FormatError) {
-        let head = try bytes.available()
+        let head = try bytes.available(atLeast: 3)
         if head.count >= 3, head[0] == 0xEF, head[1] == 0xBB, head[2] == 0xBF {
             bytes.consume(3)
         } else if head.count >= 2, (head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF) {
@@ -82,20 +87,7 @@ public final class CSVReader: RecordReader {
         recordCount += 1
         var fields = JSONObject()
         if let columns {
-            if values.count != columns.count {
-                let short = values.count < columns.count
-                switch (options.raggedRows, short) {
-                case (.pad, true), (.truncate, true):
-                    values += Array(repeating: "", count: columns.count - values.count)
-                case (.truncate, false):
-                    values.removeLast(values.count - columns.count)
-                default:
-                    var error = FormatError(.raggedRow, "expected \(columns.count) fields as in the header, found \(values.count) reading with \(CSVSniffer.describe(dialect)) (--ragged-rows pad|truncate accepts such rows; --delimiter and --quote set the dialect)",
-                                            file: bytes.name, record: recordCount, line: row.line, byteOffset: row.offset)
-                    error.text = rowText(values)
-                    throw error
-                }
-            }
+            try fit(row, to: columns.count, "as in the header")
             fields.reserveCapacity(columns.count)
             for i in 0..<columns.count { fields.append(columns[i], .string(values[i])) }
         } else {
@@ -103,9 +95,32 @@ public final class CSVReader: RecordReader {
                 throw FormatError(.tooManyColumns, "the row has \(values.count) fields, more than \(options.limits.maxColumns) (raise --max-columns if this is expected)",
                                   file: bytes.name, record: recordCount, line: row.line, byteOffset: row.offset)
             }
+            // Without a header the first row sets the width: a row that disagrees is as ragged
+            // as under a header (it would otherwise lose or gain columns silently).
+            if let width = firstRowWidth {
+                try fit(row, to: width, "as in the first row")
+            } else {
+                firstRowWidth = values.count
+            }
             for (i, value) in values.enumerated() { fields.append("column_\(i + 1)", .string(value)) }
         }
         return Record(number: recordCount, byteOffset: row.offset, line: row.line, fields: fields)
+    }
+
+    /// Applies the ragged-row policy to a row of `values` that should have `width` fields.
+    private func fit(_ row: Row, to width: Int, _ reference: String) throws(FormatError) {
+        guard values.count != width else { return }
+        switch (options.raggedRows, values.count < width) {
+        case (.pad, true), (.truncate, true):
+            values += Array(repeating: "", count: width - values.count)
+        case (.truncate, false):
+            values.removeLast(values.count - width)
+        default:
+            var error = FormatError(.raggedRow, "expected \(width) fields \(reference), found \(values.count) reading with \(CSVSniffer.describe(dialect)) (--ragged-rows pad|truncate accepts such rows; --delimiter and --quote set the dialect)",
+                                    file: bytes.name, record: recordCount, line: row.line, byteOffset: row.offset)
+            error.text = rowText(values)
+            throw error
+        }
     }
 
     /// Where a row starts; its fields are in `values`.

@@ -25,7 +25,7 @@ public enum CSVSniffer {
         for c in candidates.dropFirst() where c.score > best.score { best = c }
         guard best.score.mode > 1 else { return CSVDialect(hasHeader: hasHeader) }
 
-        let even = candidates.filter { $0.score.share == 1 && $0.score.mode > 1 && $0.counts.count >= 2 }
+        let even = candidates.filter { $0.score.share == 1 && $0.score.mode > 1 }
         if even.count > 1 {
             let readings = even.map { "\(describe($0.dialect.delimiter)) gives \($0.score.mode) fields" }.joined(separator: ", ")
             throw FormatError(.ambiguousDialect, "cannot tell the delimiter: in every sampled row \(readings); pass --delimiter", file: file, line: 1, byteOffset: 0)

@@ -203,7 +203,8 @@ def csv_case(rng, runner, work, full_run):
         py_header, py_rows = table[0], table[1:]
     else:
         py_header, py_rows = None, table
-    keys = [(h if h else f"column_{i + 1}") for i, h in enumerate(py_header)] if py_header is not None else [f"column_{i + 1}" for i in range(columns)]
+    # Without a header the fields are named by the first row (as Python reads it).
+    keys = [(h if h else f"column_{i + 1}") for i, h in enumerate(py_header)] if py_header is not None else [f"column_{i + 1}" for i in range(len(py_rows[0]) if py_rows else columns)]
     records = [dict(zip(keys, r)) for r in py_rows]
     # Python's writer leaves a lone \r (or \n) unquoted when the line terminator is the other
     # one, and its reader then splits the row: a ragged file, which Sluice must refuse.

@@ -35,9 +35,12 @@ let package = Package(
         /// The readers' fuzz targets: libFuzzer builds them with `Fuzz/fuzz.sh`; the tests replay
         /// the crashes they found (`Fuzz/Crashes`).
         .target(name: "SluiceFuzz", dependencies: ["SluiceFormats", "SluiceJSON"]),
-        /// Gemini wire types, client and error classification. Knows nothing of files.
+        /// The provider-neutral vocabulary: requests, answers, usage, tiers, error kinds, and the
+        /// `ModelClient` / `PriceBook` protocols the Engine calls. Pure: no I/O.
+        .target(name: "SluiceModel", dependencies: ["SluiceJSON"]),
+        /// Gemini's two surfaces behind `ModelClient`: wire format, client, prices. Knows nothing of files.
         .target(name: "SluiceGemini", dependencies: [
-            "SluiceJSON",
+            "SluiceJSON", "SluiceModel",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,23 +52,25 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        /// Templates, dispatcher, journal, pipeline, merge, report.
+        /// Templates, dispatcher, journal, pipeline, merge, report. Names no provider.
         .target(name: "SluiceEngine", dependencies: [
-            "SluiceJSON", "SluiceFormats", "SluiceGemini", "CSQLite",
+            "SluiceJSON", "SluiceFormats", "SluiceModel", "CSQLite",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         /// The CLI: parse, validate, call the engine, report.
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceEngine", "SluiceSimulator", "SluiceGemini", "SluiceFormats",
+            "SluiceEngine", "SluiceSimulator", "SluiceGemini", "SluiceModel", "SluiceFormats",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
         .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz"]),
-        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceGemini", "SluiceJSON"]),
+        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceModel", "SluiceJSON"]),
+        .testTarget(name: "SluiceGeminiTests", dependencies: ["SluiceGemini", "SluiceModel", "SluiceJSON"]),
+        .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel", "SluiceJSON"]),
         /// Runs the built `sluice` binary against the in-process simulator.
         .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceFormats", "SluiceJSON"]),
         .testTarget(name: "SluiceSimulatorTests", dependencies: [

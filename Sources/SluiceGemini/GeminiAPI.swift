@@ -1,10 +1,7 @@
+import SluiceModel
+
 /// The two API surfaces Sluice can call.
 public enum GeminiAPI: String, Sendable, CaseIterable {
     case interactions
     case generateContent = "generate-content"
-}
-
-/// Service tiers: Flex is half price and sheddable; priority may be served as standard.
-public enum ServiceTier: String, Sendable, CaseIterable, Codable {
-    case flex, standard, priority
 }

@@ -4,10 +4,11 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SluiceJSON
+import SluiceModel
 
 /// Calls Gemini over AsyncHTTPClient on either surface: one attempt per `generate` (the caller
 /// owns retries), continuation hops followed on Interactions, the answer checked against the schema.
-public struct GeminiClient: Sendable {
+public struct GeminiClient: ModelClient {
     public struct Configuration: Sendable {
         /// `https://generativelanguage.googleapis.com`, or a simulator's address.
         public var baseURL: String
@@ -33,6 +34,20 @@ public struct GeminiClient: Sendable {
         self.http = httpClient
     }
 
+    /// A client for the scope of `body`, its HTTP pool sized for `connections` requests at once
+    /// and shut down when `body` returns or throws.
+    public static func withClient<T: Sendable>(_ configuration: Configuration, connections: Int,
+                                               _ body: (GeminiClient) async throws -> T) async throws -> T {
+        let http = makeHTTPClient(connections: connections, requestTimeout: configuration.requestTimeout)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(GeminiClient(configuration: configuration, httpClient: http))) } catch { result = .failure(error) }
+        try? await http.shutdown()
+        return try result.get()
+    }
+
+    /// The surface the answers come from: a journal is never resumed against the other one.
+    public var identity: [(String, String)] { [("api", configuration.api.rawValue)] }
+
     /// An `HTTPClient` whose pool holds `connections` connections per host, so a wide in-flight
     /// limit is not throttled (or failed with pool timeouts) inside the client.
     /// `requestTimeout` is also the read timeout: a Flex answer may take that long to start.
@@ -56,7 +71,7 @@ public struct GeminiClient: Sendable {
     /// One answer for `request`: success, or an error classified for the retry policy. Kept
     /// thin around its awaits (its frame lives as long as the request): building bodies and
     /// reading answers happen in synchronous helpers.
-    public func generate(_ request: GenerationRequest) async -> Result<GenerationResult, GeminiError> {
+    public func generate(_ request: GenerationRequest) async -> Result<GenerationResult, ModelError> {
         var progress = InteractionProgress()
         while true {
             let reply = await send(url(for: request.model), body: requestBody(request, continuationToken: progress.token))
@@ -80,8 +95,8 @@ public struct GeminiClient: Sendable {
     }
 
     /// Reads one reply: the final result, or nil when a continuation hop follows.
-    func absorb(_ reply: Result<HTTPClient.Response, GeminiError>, into progress: inout InteractionProgress,
-                _ request: GenerationRequest) -> Result<GenerationResult, GeminiError>? {
+    func absorb(_ reply: Result<HTTPClient.Response, ModelError>, into progress: inout InteractionProgress,
+                _ request: GenerationRequest) -> Result<GenerationResult, ModelError>? {
         progress.hops += 1
         let hops = progress.hops
         let interpreted = reply.flatMap(Self.interpret)
@@ -107,27 +122,27 @@ public struct GeminiClient: Sendable {
         switch hop.status {
         case "completed":
             if let outputError = hop.outputError {
-                return .failure(GeminiError(.blocked, message: outputError, usage: usage))
+                return .failure(ModelError(.blocked, message: outputError, usage: usage))
             }
             return check(GenerationResult(text: progress.text, completion: .complete, usage: usage, servedTier: tier, hops: hops), request)
         case "incomplete", "budget_exceeded":
             return check(GenerationResult(text: progress.text, completion: .truncated, usage: usage, servedTier: tier, hops: hops), request)
         case "requires_continuation":
             guard let next = hop.continuationToken, hops <= configuration.maxContinuations else {
-                return .failure(GeminiError(.badAnswer, message: "requires_continuation without a token or after \(hops) hops", usage: usage))
+                return .failure(ModelError(.badAnswer, message: "requires_continuation without a token or after \(hops) hops", usage: usage))
             }
             progress.token = next
             return nil
         default:
             let why = ([hop.outputError].compactMap { $0 } + hop.errors).joined(separator: "; ")
             let blocked = hop.errors.contains { $0.contains("blocked") || $0.contains("safety") }
-            return .failure(GeminiError(blocked ? .blocked : .badAnswer, code: hop.status,
+            return .failure(ModelError(blocked ? .blocked : .badAnswer, code: hop.status,
                                         message: "interaction \(hop.status)\(why.isEmpty ? "" : ": \(why)")", usage: usage))
         }
     }
 
     /// Exact input tokens of a request from `:countTokens` (generateContent surface, no generation).
-    public func countTokens(_ request: GenerationRequest) async -> Result<Int, GeminiError> {
+    public func countTokens(_ request: GenerationRequest) async -> Result<Int, ModelError>? {
         var inner = WireFormat.generateContentBody(request).objectValue ?? JSONObject()
         inner["serviceTier"] = nil
         inner["generationConfig"] = nil
@@ -135,7 +150,7 @@ public struct GeminiClient: Sendable {
         let body: JSONValue = ["generateContentRequest": .object(inner)]
         switch await post("\(configuration.baseURL)/v1beta/models/\(request.model):countTokens", body: body) {
         case .success(let (value, _)):
-            guard let total = value["totalTokens"]?.intValue else { return .failure(GeminiError(.badAnswer, message: "countTokens returned no totalTokens")) }
+            guard let total = value["totalTokens"]?.intValue else { return .failure(ModelError(.badAnswer, message: "countTokens returned no totalTokens")) }
             return .success(total)
         case .failure(let error):
             return .failure(error)
@@ -143,26 +158,26 @@ public struct GeminiClient: Sendable {
     }
 
     /// A schema answer must be JSON that conforms; a plain answer must not be empty.
-    func check(_ result: GenerationResult, _ request: GenerationRequest) -> Result<GenerationResult, GeminiError> {
+    func check(_ result: GenerationResult, _ request: GenerationRequest) -> Result<GenerationResult, ModelError> {
         if let schema = request.schema {
             guard result.completion == .complete else {
-                return .failure(GeminiError(.badAnswer, code: "MAX_TOKENS", message: "the JSON answer was cut at max_output_tokens", usage: result.usage))
+                return .failure(ModelError(.badAnswer, code: "MAX_TOKENS", message: "the JSON answer was cut at max_output_tokens", usage: result.usage))
             }
             let value: JSONValue
             do {
                 value = try JSONParser.parse(result.text)
             } catch {
-                return .failure(GeminiError(.badAnswer, message: "the answer is not valid JSON (\(error))", usage: result.usage))
+                return .failure(ModelError(.badAnswer, message: "the answer is not valid JSON (\(error))", usage: result.usage))
             }
             if let problem = SchemaCheck.violation(value, schema: schema) {
-                return .failure(GeminiError(.badAnswer, message: "the answer does not match the schema: \(problem)", usage: result.usage))
+                return .failure(ModelError(.badAnswer, message: "the answer does not match the schema: \(problem)", usage: result.usage))
             }
         }
         return .success(result)
     }
 
     /// POSTs JSON; returns the parsed body and the served tier, or a classified error.
-    func post(_ url: String, body: JSONValue) async -> Result<(JSONValue, ServiceTier?), GeminiError> {
+    func post(_ url: String, body: JSONValue) async -> Result<(JSONValue, ServiceTier?), ModelError> {
         switch await send(url, body: JSONWriter.bytes(body)) {
         case .success(let response): return Self.interpret(response)
         case .failure(let error): return .failure(error)
@@ -173,7 +188,7 @@ public struct GeminiClient: Sendable {
     /// requests in flight, every async frame on a request's task counts (the async/await API
     /// stacks about 10 KB of frames per request); here the task holds only this small frame.
     /// The deadline covers the whole exchange, body included; cancelling the task cancels it.
-    func send(_ url: String, body: [UInt8]) async -> Result<HTTPClient.Response, GeminiError> {
+    func send(_ url: String, body: [UInt8]) async -> Result<HTTPClient.Response, ModelError> {
         let started = start(url, body: body)
         guard case .success(let task) = started else {
             if case .failure(let error) = started { return .failure(error) }
@@ -190,7 +205,7 @@ public struct GeminiClient: Sendable {
         }
     }
 
-    func start(_ url: String, body: [UInt8]) -> Result<HTTPClient.Task<HTTPClient.Response>, GeminiError> {
+    func start(_ url: String, body: [UInt8]) -> Result<HTTPClient.Task<HTTPClient.Response>, ModelError> {
         do {
             var headers = HTTPHeaders()
             headers.add(name: "content-type", value: "application/json")
@@ -201,29 +216,29 @@ public struct GeminiClient: Sendable {
             return .success(http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 << 20),
                                          deadline: .now() + .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))))
         } catch {
-            return .failure(GeminiError(.invalidRequest, message: "cannot build a request for \(url): \(Self.describe(error))"))
+            return .failure(ModelError(.invalidRequest, message: "cannot build a request for \(url): \(Self.describe(error))"))
         }
     }
 
-    func transportError(_ error: any Error) -> GeminiError {
+    func transportError(_ error: any Error) -> ModelError {
         let timeout = configuration.requestTimeout
         do {
             throw error
         } catch let error as HTTPClientError where error == .deadlineExceeded {
-            return GeminiError(.timeout, message: "no complete answer within \(timeout.components.seconds) s")
+            return ModelError(.timeout, message: "no complete answer within \(timeout.components.seconds) s")
         } catch let error as HTTPClientError where error == .readTimeout {
-            return GeminiError(.timeout, message: "the connection was idle for \(timeout.components.seconds) s")
+            return ModelError(.timeout, message: "the connection was idle for \(timeout.components.seconds) s")
         } catch let error as HTTPClientError where error == .cancelled {
-            return GeminiError(.transport, message: "cancelled")
+            return ModelError(.transport, message: "cancelled")
         } catch is ResponseAccumulator.ResponseTooBigError {
-            return GeminiError(.transport, message: "the response body is larger than 64 MiB")
+            return ModelError(.transport, message: "the response body is larger than 64 MiB")
         } catch {
-            return GeminiError(.transport, message: Self.describe(error))
+            return ModelError(.transport, message: Self.describe(error))
         }
     }
 
     /// Status, served tier and JSON body of a response, or the classified error it carries.
-    static func interpret(_ response: HTTPClient.Response) -> Result<(JSONValue, ServiceTier?), GeminiError> {
+    static func interpret(_ response: HTTPClient.Response) -> Result<(JSONValue, ServiceTier?), ModelError> {
         let status = Int(response.status.code)
         let headers = response.headers
         let bytes = response.body ?? ByteBuffer()
@@ -233,7 +248,7 @@ public struct GeminiClient: Sendable {
             return .failure(WireFormat.classifyError(status: status, body: parsed, retryAfterHeader: headers.first(name: "retry-after")))
         }
         guard let parsed else {
-            return .failure(GeminiError(.transport, status: status, message: "the response body is not valid JSON (\(bytes.readableBytes) bytes)"))
+            return .failure(ModelError(.transport, status: status, message: "the response body is not valid JSON (\(bytes.readableBytes) bytes)"))
         }
         return .success((parsed, tier))
     }
@@ -243,9 +258,4 @@ public struct GeminiClient: Sendable {
         let text = String(describing: error)
         return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceJSON
+import SluiceModel
 
 /// Request bodies and response reading for both surfaces, as gemini-api.md documents them.
 public enum WireFormat {
@@ -92,15 +93,15 @@ public enum WireFormat {
     }
 
     /// Reads a generateContent response: first candidate's non-thought text, finish reason, blocks.
-    public static func readGenerateContent(_ body: JSONValue) throws(GeminiError) -> (text: String, completion: GenerationResult.Completion, usage: TokenUsage) {
+    public static func readGenerateContent(_ body: JSONValue) throws(ModelError) -> (text: String, completion: GenerationResult.Completion, usage: TokenUsage) {
         let meta = body["usageMetadata"]
         let usage = TokenUsage(input: meta?["promptTokenCount"]?.intValue ?? 0, output: meta?["candidatesTokenCount"]?.intValue ?? 0,
                                thought: meta?["thoughtsTokenCount"]?.intValue ?? 0, cached: meta?["cachedContentTokenCount"]?.intValue ?? 0)
         if let reason = body["promptFeedback"]?["blockReason"]?.stringValue {
-            throw GeminiError(.blocked, code: reason, message: "the prompt was blocked (\(reason))", usage: usage)
+            throw ModelError(.blocked, code: reason, message: "the prompt was blocked (\(reason))", usage: usage)
         }
         guard let candidate = body["candidates"]?[0] else {
-            throw GeminiError(.badAnswer, message: "the response has no candidates", usage: usage)
+            throw ModelError(.badAnswer, message: "the response has no candidates", usage: usage)
         }
         let finish = candidate["finishReason"]?.stringValue ?? "STOP"
         let text = (candidate["content"]?["parts"]?.arrayValue ?? [])
@@ -112,14 +113,14 @@ public enum WireFormat {
         case "MAX_TOKENS":
             return (text, .truncated, usage)
         case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE", "IMAGE_SAFETY":
-            throw GeminiError(.blocked, code: finish, message: "the answer was blocked (finishReason \(finish))", usage: usage)
+            throw ModelError(.blocked, code: finish, message: "the answer was blocked (finishReason \(finish))", usage: usage)
         default:
-            throw GeminiError(.badAnswer, code: finish, message: "the answer ended with finishReason \(finish)", usage: usage)
+            throw ModelError(.badAnswer, code: finish, message: "the answer ended with finishReason \(finish)", usage: usage)
         }
     }
 
     /// Classifies an HTTP error response of either surface.
-    public static func classifyError(status: Int, body: JSONValue?, retryAfterHeader: String?) -> GeminiError {
+    public static func classifyError(status: Int, body: JSONValue?, retryAfterHeader: String?) -> ModelError {
         let error = body?["error"]
         let message = error?["message"]?.stringValue ?? (body.map(JSONWriter.string) ?? "no body")
         // Interactions: string code. generateContent: numeric code + status + details.
@@ -141,7 +142,7 @@ public enum WireFormat {
                 }
             }
         }
-        let kind: GeminiError.Kind
+        let kind: ModelError.Kind
         switch status {
         case 429:
             if stringCode == "quota_exceeded" || dailyQuota {
@@ -160,6 +161,6 @@ public enum WireFormat {
         case 402: kind = .billing
         default: kind = .invalidRequest
         }
-        return GeminiError(kind, status: status, code: code, message: message, retryAfter: retryAfter)
+        return ModelError(kind, status: status, code: code, message: message, retryAfter: retryAfter)
     }
 }

@@ -44,8 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
             let template = try PromptTemplate(contentsOf: templatePath)
             var options = RunOptions(inputPath: input, outputPath: output, inputFormat: .csv, outputFormat: .csv, template: template,
                                      schema: template.settings.schema, column: "answer", model: template.settings.model ?? "gemini-3-flash-preview",
-                                     tier: .flex, api: .interactions, endpoint: running.baseURL, apiKey: "sim-test-key",
-                                     journalPath: output + ".sluice-journal")
+                                     tier: .flex, prices: GeminiPrices(), journalPath: output + ".sluice-journal")
             options.concurrency = 16
             options.restart = true
             options.dispatch.retry.baseDelay = 0.3
@@ -54,16 +53,19 @@ struct DemoCommand: AsyncParsableCommand {
             options.maxOutputTokens = template.settings.maxOutputTokens
             let job = EnrichmentJob(options: options, logger: Logger(label: "sluice-demo"))
             let reporter = ProgressReporter(counters: job.counters, interval: 1)
-            let outcome = try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
-                group.addTask { await reporter.run(); return nil }
-                group.addTask { try await job.run() }
-                for try await result in group where result != nil {
-                    group.cancelAll()
-                    return result!
+            let gemini = GeminiClient.Configuration(baseURL: running.baseURL, apiKey: "sim-test-key", api: .interactions)
+            let outcome = try await GeminiClient.withClient(gemini, connections: options.concurrency) { client in
+                try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
+                    group.addTask { await reporter.run(); return nil }
+                    group.addTask { try await job.run(client: client) }
+                    for try await result in group where result != nil {
+                        group.cancelAll()
+                        return result!
+                    }
+                    fatalError("the job task always returns")
                 }
-                fatalError("the job task always returns")
             }
-            let summary = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, elapsed: reporter.elapsed)
+            let summary = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((summary + "\n").utf8))
             return outcome.exitCode.rawValue
         }

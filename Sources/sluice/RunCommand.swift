@@ -4,6 +4,7 @@ import Logging
 import SluiceEngine
 import SluiceFormats
 import SluiceGemini
+import SluiceModel
 import SluiceJSON
 
 /// `sluice run`: enrich a file.
@@ -101,29 +102,38 @@ struct RunCommand: AsyncParsableCommand {
         // with a message, not kill the process with SIGXFSZ halfway through a commit.
         signal(SIGXFSZ, SIG_IGN)
         do {
-            let options = try makeOptions()
-            if dryRun { return try await DryRun.run(options, progressInterval: progressInterval) }
+            let (options, gemini) = try makeOptions()
+            if dryRun {
+                guard countTokens else { return try await DryRun.run(options, progressInterval: progressInterval) }
+                var counting = gemini
+                counting.api = .generateContent
+                return try await GeminiClient.withClient(counting, connections: 8) { client in
+                    try await DryRun.run(options, client: client, progressInterval: progressInterval)
+                }
+            }
             var logger = Logger(label: "sluice")
             logger.logLevel = verbose ? .debug : .notice
             let job = EnrichmentJob(options: options, logger: logger)
             let reporter = ProgressReporter(counters: job.counters, interval: progressInterval)
             let interrupts = InterruptHandler(stop: job.stop, gracePeriod: gracePeriod)
             defer { withExtendedLifetime(interrupts) {} }
-            let outcome = try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
-                group.addTask { await reporter.run(); return nil }
-                group.addTask { try await job.run() }
-                for try await result in group {
-                    if let result {
-                        group.cancelAll()
-                        return result
+            let outcome = try await GeminiClient.withClient(gemini, connections: options.concurrency) { client in
+                try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
+                    group.addTask { await reporter.run(); return nil }
+                    group.addTask { try await job.run(client: client) }
+                    for try await result in group {
+                        if let result {
+                            group.cancelAll()
+                            return result
+                        }
                     }
+                    fatalError("the job task always returns")
                 }
-                fatalError("the job task always returns")
             }
-            let text = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, elapsed: reporter.elapsed)
+            let text = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((text + "\n").utf8))
             if let report {
-                let json = RunReport.json(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, elapsed: reporter.elapsed)
+                let json = RunReport.json(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
                 do {
                     try Data((JSONWriter.string(json) + "\n").utf8).write(to: URL(fileURLWithPath: report))
                 } catch {
@@ -141,7 +151,8 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    func makeOptions() throws(SluiceError) -> RunOptions {
+    /// The job's options and the Gemini client's configuration.
+    func makeOptions() throws(SluiceError) -> (RunOptions, GeminiClient.Configuration) {
         let environment = ProcessInfo.processInfo.environment
         let tmpl = try PromptTemplate(contentsOf: template)
         let s = tmpl.settings
@@ -162,11 +173,13 @@ struct RunCommand: AsyncParsableCommand {
         let apiName = api ?? s.api ?? "interactions"
         guard let geminiAPI = GeminiAPI(rawValue: apiName) else { throw SluiceError(.usage, "--api \(apiName): expected interactions or generate-content") }
         let key = environment["GEMINI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOOGLE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let key else {
-            if !dryRun { throw SluiceError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)") }
-            return try assemble(tmpl, inFormat, serviceTier, geminiAPI, key: "", environment: environment)
-        }
-        return try assemble(tmpl, inFormat, serviceTier, geminiAPI, key: key, environment: environment)
+        if key == nil, !dryRun { throw SluiceError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)") }
+        let options = try assemble(tmpl, inFormat, serviceTier)
+        var gemini = GeminiClient.Configuration(
+            baseURL: endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://generativelanguage.googleapis.com",
+            apiKey: key ?? "", api: geminiAPI)
+        gemini.requestTimeout = options.requestTimeout
+        return (options, gemini)
     }
 
     /// The format of a file whose name does not say: XML, JSON Lines or CSV by its first bytes.
@@ -174,8 +187,7 @@ struct RunCommand: AsyncParsableCommand {
         do { return try InputFile.sniffFormat(InputFile.open(path: path).source) } catch { throw SluiceError(error) }
     }
 
-    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier, _ geminiAPI: GeminiAPI,
-                  key: String, environment: [String: String]) throws(SluiceError) -> RunOptions {
+    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier) throws(SluiceError) -> RunOptions {
         let s = tmpl.settings
         let schemaValue = try schema.map { p throws(SluiceError) in try PromptTemplate.loadSchema(p) } ?? s.schema
         func outputFormat(for inFormat: RecordFormat) -> RecordFormat {
@@ -191,9 +203,7 @@ struct RunCommand: AsyncParsableCommand {
         let outFormat = outputFormat(for: inFormat)
         var o = RunOptions(inputPath: inputPath, outputPath: outputPath, inputFormat: inFormat, outputFormat: outFormat, template: tmpl,
                            schema: schemaValue, column: column ?? s.column ?? tmpl.name, model: model ?? s.model ?? "gemini-3-flash-preview",
-                           tier: serviceTier, api: geminiAPI,
-                           endpoint: endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://generativelanguage.googleapis.com",
-                           apiKey: key, journalPath: journalPath)
+                           tier: serviceTier, prices: GeminiPrices(), journalPath: journalPath)
         guard concurrency >= 1 else { throw SluiceError(.usage, "--concurrency must be at least 1") }
         o.concurrency = concurrency
         o.errorColumn = errorColumn

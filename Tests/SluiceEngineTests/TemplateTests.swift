@@ -1,6 +1,6 @@
 @testable import SluiceEngine
 import SluiceFormats
-import SluiceGemini
+import SluiceModel
 import SluiceJSON
 import Testing
 
@@ -96,65 +96,14 @@ struct RetryPolicyTests {
         p.baseDelay = 1
         p.maxDelay = 8
         p.maxAttempts = 5
-        let shed = GeminiError(.shed, status: 503, message: "busy")
+        let shed = ModelError(.shed, status: 503, message: "busy")
         #expect(p.delay(afterAttempt: 1, error: shed, uniform: 0.999)! < 1)
         #expect(p.delay(afterAttempt: 4, error: shed, uniform: 0.5) == 4)
         #expect(p.delay(afterAttempt: 10, error: shed, uniform: 0.5) == nil)
         #expect(p.delay(afterAttempt: 4, error: shed, uniform: 0) == 0)
-        let limited = GeminiError(.rateLimited, status: 429, message: "slow down", retryAfter: 30)
+        let limited = ModelError(.rateLimited, status: 429, message: "slow down", retryAfter: 30)
         #expect(p.delay(afterAttempt: 1, error: limited, uniform: 0.5) == 30)
-        #expect(p.delay(afterAttempt: 1, error: GeminiError(.invalidRequest, status: 400, message: "bad"), uniform: 0.5) == nil)
-        #expect(p.delay(afterAttempt: 1, error: GeminiError(.dailyQuota, status: 429, message: "day"), uniform: 0.5) == nil)
-    }
-}
-
-@Suite("Error classification")
-struct ErrorClassificationTests {
-    @Test(arguments: [
-        (429, #"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#, GeminiError.Kind.rateLimited),
-        (429, #"{"error":{"code":"quota_exceeded","message":"x"}}"#, .dailyQuota),
-        (429, #"{"error":{"code":429,"message":"Your prepayment credits are depleted.","status":"RESOURCE_EXHAUSTED"}}"#, .billing),
-        (429, #"{"error":{"code":429,"message":"q","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel"}]}]}}"#, .dailyQuota),
-        (503, #"{"error":{"code":"service_unavailable","message":"x"}}"#, .shed),
-        (500, #"{"error":{"code":500,"message":"x","status":"INTERNAL"}}"#, .transient),
-        (400, #"{"error":{"code":"invalid_request","message":"x"}}"#, .invalidRequest),
-    ])
-    func classifies(status: Int, body: String, kind: GeminiError.Kind) throws {
-        #expect(WireFormat.classifyError(status: status, body: try JSONParser.parse(body), retryAfterHeader: nil).kind == kind)
-    }
-
-    @Test func retryInfoDelayIsRead() throws {
-        let body = try JSONParser.parse(#"{"error":{"code":429,"message":"q","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"34.5s"}]}}"#)
-        #expect(WireFormat.classifyError(status: 429, body: body, retryAfterHeader: nil).retryAfter == 34.5)
-        #expect(WireFormat.classifyError(status: 503, body: nil, retryAfterHeader: "7").retryAfter == 7)
-    }
-
-    @Test func outputTextFollowsTheSDKAlgorithm() throws {
-        let body = try JSONParser.parse("""
-            {"status":"completed","steps":[{"type":"user_input","content":[{"type":"text","text":"q"}]},{"type":"model_output","content":[{"type":"text","text":"old"}]},
-             {"type":"thought","signature":"s"},{"type":"model_output","content":[{"type":"image","data":"x"},{"type":"text","text":"A"},{"type":"text","text":"B"}]}],
-             "usage":{"total_input_tokens":3,"total_output_tokens":2,"total_thought_tokens":9}}
-            """)
-        let hop = WireFormat.readInteraction(body)
-        #expect(hop.text == "oldAB")
-        #expect(hop.usage == TokenUsage(input: 3, output: 2, thought: 9))
-    }
-}
-
-@Suite("Schema check of structured answers")
-struct SchemaCheckTests {
-    let schema: JSONValue = try! JSONParser.parse(#"{"type":"object","properties":{"label":{"type":"string","enum":["ok","spam"]},"score":{"type":"number","minimum":0,"maximum":1},"n":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"},"maxItems":2}},"required":["label","score"]}"#)
-
-    @Test(arguments: [
-        (#"{"label":"ok","score":0.5,"n":3,"tags":["a"]}"#, nil as String?),
-        (#"{"score":0.5}"#, "$.label is required"),
-        (#"{"label":"maybe","score":0.5}"#, #"$.label is "maybe", not one of ["ok","spam"]"#),
-        (#"{"label":"ok","score":2}"#, "$.score is above the maximum 1.0"),
-        (#"{"label":"ok","score":0.1,"n":1.5}"#, "$.n is a number, expected integer"),
-        (#"{"label":"ok","score":0.1,"tags":["a","b","c"]}"#, "$.tags has 3 items, more than 2"),
-        (#"["ok"]"#, "$ is a array, expected object"),
-    ])
-    func violations(answer: String, expected: String?) throws {
-        #expect(SchemaCheck.violation(try JSONParser.parse(answer), schema: schema) == expected)
+        #expect(p.delay(afterAttempt: 1, error: ModelError(.invalidRequest, status: 400, message: "bad"), uniform: 0.5) == nil)
+        #expect(p.delay(afterAttempt: 1, error: ModelError(.dailyQuota, status: 429, message: "day"), uniform: 0.5) == nil)
     }
 }

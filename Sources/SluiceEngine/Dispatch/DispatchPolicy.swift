@@ -1,4 +1,4 @@
-import SluiceGemini
+import SluiceModel
 
 /// How the dispatcher spends requests, time and money. Defaults suit Flex.
 public struct DispatchPolicy: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SluiceGemini
+import SluiceModel
 import SluiceJSON
 import Synchronization
 
@@ -12,7 +12,7 @@ public final class Dispatcher: Sendable {
     /// What became of one record's request.
     public enum Resolution: Sendable {
         case answered(GenerationResult, attempts: Int, wasted: TokenUsage, tier: ServiceTier, shared: Bool)
-        case failed(GeminiError, attempts: Int, wasted: TokenUsage)
+        case failed(ModelError, attempts: Int, wasted: TokenUsage)
         /// Not answered in this run (stop, wait budget): stays pending for the next run.
         case pending
     }
@@ -50,7 +50,7 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    let client: GeminiClient
+    let client: any ModelClient
     let options: RunOptions
     let policy: DispatchPolicy
     let counters: RunCounters
@@ -59,7 +59,7 @@ public final class Dispatcher: Sendable {
     private let state: Mutex<State>
     private let started = ContinuousClock.now
 
-    init(client: GeminiClient, options: RunOptions, counters: RunCounters, stop: StopSignal, logger: Logger) {
+    init(client: any ModelClient, options: RunOptions, counters: RunCounters, stop: StopSignal, logger: Logger) {
         self.client = client
         self.options = options
         self.policy = options.dispatch
@@ -198,7 +198,7 @@ public final class Dispatcher: Sendable {
     }
 
     /// Books an attempt's outcome (limit, rates, cost, counters) and decides what follows.
-    func conclude(_ result: Result<GenerationResult, GeminiError>, _ progress: inout Progress) -> Next {
+    func conclude(_ result: Result<GenerationResult, ModelError>, _ progress: inout Progress) -> Next {
         let cost = reservedCost(tokens: progress.estimate, tier: progress.request.tier)
         switch result {
         case .success(let answer):
@@ -210,7 +210,7 @@ public final class Dispatcher: Sendable {
 
     func answered(_ answer: GenerationResult, _ progress: Progress, reservedCost cost: Double) -> Resolution {
         let tier = answer.servedTier ?? progress.request.tier
-        let actual = PriceTable.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
+        let actual = options.prices.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
         let estimate = progress.estimate
         let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.limit.onAnswer()
@@ -236,11 +236,11 @@ public final class Dispatcher: Sendable {
         return .answered(answer, attempts: progress.attempt, wasted: progress.wasted, tier: tier, shared: false)
     }
 
-    func failed(_ error: GeminiError, _ progress: inout Progress, reservedCost cost: Double) -> Next {
+    func failed(_ error: ModelError, _ progress: inout Progress, reservedCost cost: Double) -> Next {
         let used = error.usage ?? TokenUsage()
         progress.wasted += used
         let tier = progress.request.tier
-        let usedCost = PriceTable.cost(model: options.model, tier: tier, usage: used) ?? 0
+        let usedCost = options.prices.cost(model: options.model, tier: tier, usage: used) ?? 0
         let sent = progress.sent
         let decreased = state.withLock { s -> Bool in
             s.reserved -= cost
@@ -340,7 +340,7 @@ public final class Dispatcher: Sendable {
     func reservedCost(tokens: Int, tier: ServiceTier) -> Double {
         guard policy.maxCost != nil else { return 0 }
         let output = state.withLock { $0.averageOutput }
-        return PriceTable.cost(model: options.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
+        return options.prices.cost(model: options.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
     }
 
     /// The lowest the adaptive limit went.

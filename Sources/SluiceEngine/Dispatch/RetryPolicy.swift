@@ -1,4 +1,4 @@
-import SluiceGemini
+import SluiceModel
 
 /// Exponential backoff with full jitter, at least the delay the service asked for, and a cap
 /// on attempts. Pure: the caller supplies the random draw.
@@ -10,7 +10,7 @@ public struct RetryPolicy: Sendable, Equatable {
     public init() {}
 
     /// Seconds to wait before attempt `attempt + 1`, or nil to give up.
-    public func delay(afterAttempt attempt: Int, error: GeminiError, uniform: Double) -> Double? {
+    public func delay(afterAttempt attempt: Int, error: ModelError, uniform: Double) -> Double? {
         guard error.isRetryable, attempt < maxAttempts else { return nil }
         let ceiling = min(maxDelay, baseDelay * Double(1 << min(attempt - 1, 30)))
         let jittered = ceiling * uniform

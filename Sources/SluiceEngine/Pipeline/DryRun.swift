@@ -1,6 +1,6 @@
 import Foundation
 import SluiceFormats
-import SluiceGemini
+import SluiceModel
 
 /// `--dry-run`: renders every prompt and prices the job at flex and at standard without
 /// generating anything. Input tokens are estimated (characters / 4), or counted exactly by the
@@ -10,15 +10,13 @@ import SluiceGemini
 public enum DryRun {
     public static let promptColumn = "sluice_prompt"
 
-    public static func run(_ options: RunOptions, progressInterval: Double = 10) async throws(SluiceError) -> Int32 {
+    /// `client`: with `countTokens`, the client that counts (nil: estimate).
+    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10) async throws(SluiceError) -> Int32 {
         let job = EnrichmentJob(options: options, logger: .init(label: "sluice"))
         let (inputColumns, _) = try job.preflight()
         let input = try job.openInput(captureDocument: options.outputPath != nil && options.inputFormat == .xml && options.outputFormat == .xml)
         let preview = options.outputPath == nil ? nil
             : try OutputFile(job: job, reader: input.reader, columns: inputColumns + [promptColumn], newFields: [promptColumn])
-        var client: GeminiClient?
-        let http = options.countTokens ? GeminiClient.makeHTTPClient(connections: 8) : nil
-        if let http { client = GeminiClient(configuration: .init(baseURL: options.endpoint, apiKey: options.apiKey, api: .generateContent), httpClient: http) }
         let counted: Result<(Int, Int, String?), SluiceError>
         let counters = job.counters
         counters.update {
@@ -34,7 +32,6 @@ public enum DryRun {
         }
         progress.cancel()
         await progress.value
-        try? await http?.shutdown()
         let (records, tokens, first) = try counted.get()
         try preview?.commit()
         report(options, records: records, tokens: tokens, first: first, outputPerRecord: options.maxOutputTokens ?? 256)
@@ -47,7 +44,7 @@ public enum DryRun {
     }
 
     /// Renders every prompt and adds up its input tokens: (records, tokens, first prompt).
-    static func tally(_ options: RunOptions, input: RecordInput, client: GeminiClient?, preview: OutputFile?, counters: RunCounters) async throws(SluiceError) -> (Int, Int, String?) {
+    static func tally(_ options: RunOptions, input: RecordInput, client: (any ModelClient)?, preview: OutputFile?, counters: RunCounters) async throws(SluiceError) -> (Int, Int, String?) {
         var records = 0
         var tokens = 0
         var first: String?
@@ -80,8 +77,9 @@ public enum DryRun {
             if first == nil { first = prompt }
             if let client {
                 switch await client.countTokens(options.request(prompt: prompt)) {
-                case .success(let n): tokens += n
-                case .failure(let error): throw SluiceError(.failure, "countTokens for record \(record.number): \(error)")
+                case .success(let n)?: tokens += n
+                case .failure(let error)?: throw SluiceError(.failure, "countTokens for record \(record.number): \(error)")
+                case nil: throw SluiceError(.usage, "this provider cannot count tokens exactly")
                 }
             } else {
                 tokens += TokenEstimate.tokens(prompt) + systemTokens
@@ -98,7 +96,7 @@ public enum DryRun {
     static func report(_ options: RunOptions, records: Int, tokens: Int, first: String?, outputPerRecord: Int) {
         let usage = TokenUsage(input: tokens, output: records * outputPerRecord)
         var text = "sluice: dry run of \(options.inputPath): \(records) records, \(options.countTokens ? "" : "≈")\(tokens) input tokens (\(options.countTokens ? "counted by :countTokens" : "characters / 4")); nothing generated\n"
-        if let flex = PriceTable.cost(model: options.model, tier: .flex, usage: usage), let standard = PriceTable.cost(model: options.model, tier: .standard, usage: usage) {
+        if let flex = options.prices.cost(model: options.model, tier: .flex, usage: usage), let standard = options.prices.cost(model: options.model, tier: .standard, usage: usage) {
             text += "sluice: expected cost at \(options.model), assuming \(outputPerRecord) output+thinking tokens per record: \(RunReport.dollars(flex)) at flex, \(RunReport.dollars(standard)) at standard\n"
         } else {
             text += "sluice: \(options.model) is not in the price table; no cost estimate\n"

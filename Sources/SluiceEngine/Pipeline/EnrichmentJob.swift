@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import SluiceFormats
-import SluiceGemini
+import SluiceModel
 import SluiceJSON
 
 /// One `sluice run`: pass 1 sends every record without a final answer (journaling each answer
@@ -91,7 +91,8 @@ public final class EnrichmentJob: Sendable {
         return (inputColumns, first)
     }
 
-    public func fingerprint() throws(SluiceError) -> JobFingerprint {
+    /// What the journal's answers depend on; `identity` is the client's (its API surface).
+    public func fingerprint(identity: [(String, String)]) throws(SluiceError) -> JobFingerprint {
         JobFingerprint([
             ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(try InputIdentity.of(path: options.inputPath))"),
             ("template", StableHash.hex(options.template.source)),
@@ -99,21 +100,18 @@ public final class EnrichmentJob: Sendable {
             ("system", options.system.map(StableHash.hex) ?? "none"),
             ("model", options.model),
             ("tier", options.tier.rawValue),
-            ("api", options.api.rawValue),
+        ] + identity + [
             ("columns", (options.answerColumns + [options.errorColumn]).joined(separator: ",")),
         ])
     }
 
-    /// Runs both passes. Throws only for errors that end the command before any answer is at stake.
-    public func run() async throws(SluiceError) -> Outcome {
+    /// Runs both passes with `client`. Throws only for errors that end the command before any
+    /// answer is at stake.
+    public func run(client: any ModelClient) async throws(SluiceError) -> Outcome {
         let (inputColumns, _) = try preflight()
-        let journal = try Journal(path: options.journalPath, fingerprint: try fingerprint(), restart: options.restart)
+        let journal = try Journal(path: options.journalPath, fingerprint: try fingerprint(identity: client.identity), restart: options.restart)
         let finals = try journal.finalRecords(retryFailed: options.retryFailed)
         let writer = JournalWriter(journal: journal)
-        let http = GeminiClient.makeHTTPClient(connections: options.concurrency, requestTimeout: options.requestTimeout)
-        var clientConfig = GeminiClient.Configuration(baseURL: options.endpoint, apiKey: options.apiKey, api: options.api)
-        clientConfig.requestTimeout = options.requestTimeout
-        let client = GeminiClient(configuration: clientConfig, httpClient: http)
         let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
         var failure: SluiceError?
         var columns = inputColumns
@@ -136,7 +134,6 @@ public final class EnrichmentJob: Sendable {
         } catch {
             failure = SluiceError(.failure, "\(error)")
         }
-        try? await http.shutdown()
         if let failure { throw failure }
 
         let summary = try journal.summary()

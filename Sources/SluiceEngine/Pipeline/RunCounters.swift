@@ -1,4 +1,4 @@
-import SluiceGemini
+import SluiceModel
 import Synchronization
 
 /// Live counts of a run, shared by the dispatcher and the progress display.

@@ -1,5 +1,5 @@
 import SluiceFormats
-import SluiceGemini
+import SluiceModel
 import SluiceJSON
 
 /// Everything `sluice run` needs, validated by the CLI; template front matter already merged.
@@ -15,9 +15,8 @@ public struct RunOptions: Sendable {
     public var errorColumn = "sluice_error"
     public var model: String
     public var tier: ServiceTier
-    public var api: GeminiAPI
-    public var endpoint: String
-    public var apiKey: String
+    /// What the provider charges: cost cap, dry-run estimate, report.
+    public var prices: any PriceBook
     public var concurrency = 256
     public var journalPath: String
     public var restart = false
@@ -46,8 +45,7 @@ public struct RunOptions: Sendable {
     public var thinkingLevel: String?
 
     public init(inputPath: String, outputPath: String?, inputFormat: RecordFormat, outputFormat: RecordFormat, template: PromptTemplate,
-                schema: JSONValue?, column: String, model: String, tier: ServiceTier, api: GeminiAPI, endpoint: String, apiKey: String,
-                journalPath: String) {
+                schema: JSONValue?, column: String, model: String, tier: ServiceTier, prices: any PriceBook, journalPath: String) {
         self.inputPath = inputPath
         self.outputPath = outputPath
         self.inputFormat = inputFormat
@@ -57,9 +55,7 @@ public struct RunOptions: Sendable {
         self.column = column
         self.model = model
         self.tier = tier
-        self.api = api
-        self.endpoint = endpoint
-        self.apiKey = apiKey
+        self.prices = prices
         self.journalPath = journalPath
     }
 

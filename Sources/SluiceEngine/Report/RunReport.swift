@@ -1,10 +1,10 @@
 import Foundation
-import SluiceGemini
+import SluiceModel
 import SluiceJSON
 
 /// The human summary printed when a run ends: records, tokens, cost at the tier billed, time.
 public enum RunReport {
-    public static func summary(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, elapsed: Double) -> String {
+    public static func summary(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> String {
         let j = outcome.journal
         var lines: [String] = []
         var records = "records: \(j.done) enriched, \(j.failed) failed"
@@ -19,14 +19,14 @@ public enum RunReport {
         var total = 0.0
         var known = true
         for (servedTier, usage) in c.usageByTier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            if let cost = PriceTable.cost(model: model, tier: servedTier, usage: usage) {
+            if let cost = prices.cost(model: model, tier: servedTier, usage: usage) {
                 total += cost
                 billed.append("\(servedTier.rawValue) \(dollars(cost))")
             } else {
                 known = false
             }
         }
-        if known, let standard = PriceTable.cost(model: model, tier: .standard, usage: u) {
+        if known, let standard = prices.cost(model: model, tier: .standard, usage: u) {
             lines.append("cost this run: \(dollars(total))\(billed.isEmpty ? "" : " (\(billed.joined(separator: ", ")))"); at standard price: \(dollars(standard))")
         } else {
             lines.append("cost: \(model) is not in the price table")
@@ -42,11 +42,11 @@ public enum RunReport {
     }
 
     /// The `--report` document: counts, tokens and cost per tier billed, latency percentiles.
-    public static func json(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, elapsed: Double) -> JSONValue {
+    public static func json(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> JSONValue {
         var byTier = JSONObject()
         var total = 0.0
         for (servedTier, usage) in c.usageByTier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            let cost = PriceTable.cost(model: model, tier: servedTier, usage: usage)
+            let cost = prices.cost(model: model, tier: servedTier, usage: usage)
             total += cost ?? 0
             byTier[servedTier.rawValue] = [
                 "answers": JSONValue(c.answersByTier[servedTier] ?? 0), "input_tokens": JSONValue(usage.input),
@@ -71,7 +71,7 @@ public enum RunReport {
             "tokens": ["input": JSONValue(c.usage.input), "output": JSONValue(c.usage.output), "thought": JSONValue(c.usage.thought)],
             "by_tier": .object(byTier),
             "cost_usd": JSONValue(total),
-            "cost_at_standard_usd": PriceTable.cost(model: model, tier: .standard, usage: c.usage).map { JSONValue($0) } ?? .null,
+            "cost_at_standard_usd": prices.cost(model: model, tier: .standard, usage: c.usage).map { JSONValue($0) } ?? .null,
             "latency_seconds": ["p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)],
             "final_concurrency_limit": JSONValue(c.limit),
             "wall_seconds": JSONValue(elapsed),

@@ -1,5 +1,6 @@
-/// Why a call did not produce an answer, classified for the retry policy.
-public struct GeminiError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Why a call to a model did not produce an answer, classified for the retry policy (each
+/// provider maps its own statuses and codes onto these kinds).
+public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         /// 503 / `service_unavailable`: Flex capacity is short, come back later.
         case shed

@@ -1,7 +1,11 @@
+import SluiceModel
+
 /// USD per million tokens at the standard tier (paid tier, prompts ≤ 200k tokens), from
 /// gemini-api.md §6.2. Flex and batch bill half of standard; priority about 1.8×. Thinking
 /// tokens bill at the output rate. Edit this table when prices change.
-public enum PriceTable {
+public struct GeminiPrices: PriceBook {
+    public init() {}
+
     public struct Price: Sendable, Equatable {
         public var input: Double
         public var output: Double
@@ -26,9 +30,9 @@ public enum PriceTable {
     }
 
     /// Cost in USD of `usage` billed at `tier`; nil for a model not in the table.
-    public static func cost(model: String, tier: ServiceTier, usage: TokenUsage) -> Double? {
-        guard let price = standard[model] else { return nil }
-        let m = multiplier(tier)
+    public func cost(model: String, tier: ServiceTier, usage: TokenUsage) -> Double? {
+        guard let price = Self.standard[model] else { return nil }
+        let m = Self.multiplier(tier)
         return (Double(usage.input) * price.input + Double(usage.output + usage.thought) * price.output) * m / 1_000_000
     }
 }

@@ -52,16 +52,19 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        /// Templates, dispatcher, journal, pipeline, merge, report. Names no provider.
+        /// The job's SQLite journal: fingerprint, record states and answers, group commit,
+        /// input identity. Knows nothing of prompts, providers or flags.
+        .target(name: "SluiceJournal", dependencies: ["SluiceJSON", "CSQLite"]),
+        /// Templates, dispatcher, passes, merge, report. Names no provider and no flag.
         .target(name: "SluiceEngine", dependencies: [
-            "SluiceJSON", "SluiceFormats", "SluiceModel", "CSQLite",
+            "SluiceJSON", "SluiceFormats", "SluiceModel", "SluiceJournal",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         /// The CLI: parse, validate, call the engine, report.
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceEngine", "SluiceSimulator", "SluiceGemini", "SluiceModel", "SluiceFormats",
+            "SluiceEngine", "SluiceSimulator", "SluiceGemini", "SluiceModel", "SluiceJournal", "SluiceFormats",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -69,10 +72,11 @@ let package = Package(
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
         .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz"]),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceModel", "SluiceJSON"]),
+        .testTarget(name: "SluiceJournalTests", dependencies: ["SluiceJournal"]),
         .testTarget(name: "SluiceGeminiTests", dependencies: ["SluiceGemini", "SluiceModel", "SluiceJSON"]),
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel", "SluiceJSON"]),
         /// Runs the built `sluice` binary against the in-process simulator.
-        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceFormats", "SluiceJSON"]),
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceJournal", "SluiceFormats", "SluiceJSON"]),
         .testTarget(name: "SluiceSimulatorTests", dependencies: [
             "SluiceSimulator", "SluiceJSON",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,4 +1,5 @@
 import SluiceFormats
+import SluiceJournal
 
 /// A failure that ends a command, with the documented exit code it maps to.
 public struct SluiceError: Error, Sendable, CustomStringConvertible {
@@ -14,6 +15,8 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
 
     public var exitCode: ExitCode
     public var message: String
+    /// Set when the journal was the problem: the CLI adds the advice for it.
+    public var journal: JournalError.Code?
 
     public init(_ exitCode: ExitCode, _ message: String) {
         self.exitCode = exitCode
@@ -23,6 +26,15 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
     public init(_ format: FormatError) {
         exitCode = format.code == .io ? .failure : .badInput
         message = format.description
+    }
+
+    public init(_ journal: JournalError) {
+        switch journal.code {
+        case .otherJob, .notFound, .inputUnreadable: exitCode = .usage
+        case .unusable, .inUse, .writeFailed: exitCode = .failure
+        }
+        message = journal.message
+        self.journal = journal.code
     }
 
     public var description: String { message }

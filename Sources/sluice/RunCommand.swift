@@ -143,7 +143,7 @@ struct RunCommand: AsyncParsableCommand {
             if let message = outcome.message { FileHandle.standardError.write(Data("sluice: \(message)\n".utf8)) }
             return outcome.exitCode.rawValue
         } catch let error as SluiceError {
-            FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("sluice: error: \(ErrorAdvice.text(for: error))\n".utf8))
             return error.exitCode.rawValue
         } catch {
             FileHandle.standardError.write(Data("sluice: error: \(error)\n".utf8))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceEngine
+import SluiceJournal
 
 /// `sluice status`: what a journal holds.
 struct StatusCommand: AsyncParsableCommand {
@@ -22,8 +23,9 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("tokens: \(s.inputTokens) in, \(s.outputTokens) out, \(s.thoughtTokens) thinking; attempts: \(s.attempts)")
             print(lines.joined(separator: "\n"))
         } catch {
-            FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))
-            throw ExitCode(error.exitCode.rawValue)
+            let failure = SluiceError(error)
+            FileHandle.standardError.write(Data("sluice: error: \(ErrorAdvice.text(for: failure))\n".utf8))
+            throw ExitCode(failure.exitCode.rawValue)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import SluiceEngine
 import SluiceFormats
 import SluiceJSON
+import SluiceJournal
 import SluiceSimulator
 import Testing
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import Logging
 import SluiceFormats
 import SluiceModel
 import SluiceJSON
+import SluiceJournal
 
 /// One `sluice run`: pass 1 sends every record without a final answer (journaling each answer
 /// before it counts); pass 2, once all are final, streams the input again and writes it with
@@ -93,8 +94,10 @@ public final class EnrichmentJob: Sendable {
 
     /// What the journal's answers depend on; `identity` is the client's (its API surface).
     public func fingerprint(identity: [(String, String)]) throws(SluiceError) -> JobFingerprint {
-        JobFingerprint([
-            ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(try InputIdentity.of(path: options.inputPath))"),
+        let inputIdentity: String
+        do { inputIdentity = try InputIdentity.of(path: options.inputPath) } catch { throw SluiceError(error) }
+        return JobFingerprint([
+            ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(inputIdentity)"),
             ("template", StableHash.hex(options.template.source)),
             ("schema", options.schema.map { StableHash.hex(JSONWriter.string($0)) } ?? "none"),
             ("system", options.system.map(StableHash.hex) ?? "none"),
@@ -109,8 +112,23 @@ public final class EnrichmentJob: Sendable {
     /// answer is at stake.
     public func run(client: any ModelClient) async throws(SluiceError) -> Outcome {
         let (inputColumns, _) = try preflight()
-        let journal = try Journal(path: options.journalPath, fingerprint: try fingerprint(identity: client.identity), restart: options.restart)
-        let finals = try journal.finalRecords(retryFailed: options.retryFailed)
+        let fingerprint = try fingerprint(identity: client.identity)
+        do {
+            return try await Journal.with(path: options.journalPath, fingerprint: fingerprint, restart: options.restart) { journal in
+                try await run(client: client, journal: journal, inputColumns: inputColumns)
+            }
+        } catch let error as SluiceError {
+            throw error
+        } catch let error as JournalError {
+            throw SluiceError(error)
+        } catch {
+            throw SluiceError(.failure, "\(error)")
+        }
+    }
+
+    func run(client: any ModelClient, journal: Journal, inputColumns: [String]) async throws(SluiceError) -> Outcome {
+        let finals: RecordSet
+        do { finals = try journal.finalRecords(retryFailed: options.retryFailed) } catch { throw SluiceError(error) }
         let writer = JournalWriter(journal: journal)
         let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
         var failure: SluiceError?
@@ -129,6 +147,8 @@ public final class EnrichmentJob: Sendable {
             }
         } catch let error as SluiceError {
             failure = error
+        } catch let error as JournalError {
+            failure = SluiceError(error)
         } catch let error as FormatError {
             failure = SluiceError(error)
         } catch {
@@ -136,7 +156,7 @@ public final class EnrichmentJob: Sendable {
         }
         if let failure { throw failure }
 
-        let summary = try journal.summary()
+        let summary = try Self.journaled { () throws(JournalError) in try journal.summary() }
         switch stop.current {
         case .quota(let message)?:
             return Outcome(exitCode: .resumable, message: "\(message). Answers so far are journaled; run the same command again later to resume.", journal: summary)
@@ -154,9 +174,14 @@ public final class EnrichmentJob: Sendable {
             return Outcome(exitCode: .resumable, message: "\(waited) record(s) ran out of --max-wait and are still pending; run the same command again to resume (or pass --fallback standard).", journal: summary)
         }
         let path = try merge(journal: journal, inputColumns: columns)
-        let final = try journal.summary()
+        let final = try Self.journaled { () throws(JournalError) in try journal.summary() }
         return Outcome(exitCode: final.failed > 0 ? .someRecordsFailed : .ok, outputPath: path, journal: final,
                        badRecordsPath: counters.snapshot.badRecords > 0 ? badRecordsPath : nil)
+    }
+
+    /// A journal call whose error ends the command.
+    static func journaled<T>(_ body: () throws(JournalError) -> T) throws(SluiceError) -> T {
+        do { return try body() } catch { throw SluiceError(error) }
     }
 
     // MARK: - Pass 1
@@ -306,7 +331,7 @@ public final class EnrichmentJob: Sendable {
             }
             while true {
                 if index == page.count {
-                    page = try journal.outcomes(after: last, limit: 2048)
+                    page = try Self.journaled { () throws(JournalError) in try journal.outcomes(after: last, limit: 2048) }
                     index = 0
                 }
                 guard index < page.count, page[index].number < record.number else { break }

@@ -3,22 +3,22 @@ import Synchronization
 /// Group commit: callers submit updates; one flusher task writes everything pending in a single
 /// transaction, then wakes those waiting for durability. While one batch is being fsynced the
 /// next accumulates, so throughput grows with load without any timer.
-final class JournalWriter: Sendable {
+public final class JournalWriter: Sendable {
     private struct State {
         var pending: [RecordUpdate] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var wake: CheckedContinuation<Void, Never>?
         var closed = false
-        var failure: SluiceError?
+        var failure: JournalError?
     }
 
     private let journal: UncheckedBox<Journal>
     private let state = Mutex(State())
 
-    init(journal: Journal) { self.journal = UncheckedBox(journal) }
+    public init(journal: Journal) { self.journal = UncheckedBox(journal) }
 
     /// Queues an update without waiting (in-flight marks).
-    func submit(_ update: RecordUpdate) {
+    public func submit(_ update: RecordUpdate) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.pending.append(update)
             defer { s.wake = nil }
@@ -28,9 +28,9 @@ final class JournalWriter: Sendable {
     }
 
     /// Queues an update and returns once it is on disk.
-    func commit(_ update: RecordUpdate) async throws {
+    public func commit(_ update: RecordUpdate) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let (wake, failure) = state.withLock { s -> (CheckedContinuation<Void, Never>?, SluiceError?) in
+            let (wake, failure) = state.withLock { s -> (CheckedContinuation<Void, Never>?, JournalError?) in
                 if let failure = s.failure { return (nil, failure) }
                 s.pending.append(update)
                 s.waiters.append(continuation)
@@ -43,7 +43,7 @@ final class JournalWriter: Sendable {
     }
 
     /// Ends `run` once everything pending is written.
-    func close() {
+    public func close() {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.closed = true
             defer { s.wake = nil }
@@ -53,7 +53,7 @@ final class JournalWriter: Sendable {
     }
 
     /// The flusher loop; run it as a child task for the life of the job.
-    func run() async throws {
+    public func run() async throws {
         while true {
             await withCheckedContinuation { (parked: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { s -> Bool in
@@ -72,7 +72,7 @@ final class JournalWriter: Sendable {
                 try journal.value.commit(updates)
                 for w in waiters { w.resume() }
             } catch {
-                let failure = SluiceError(.failure, """
+                let failure = JournalError(.writeFailed, """
                     cannot write to the journal: \(error.message)
                     Every answer journaled before this is safe. Free disk space (or raise the file-size limit) and run the same command again to resume.
                     """)

@@ -8,14 +8,14 @@ final class SQLiteDatabase {
     let path: String
     private(set) var handle: OpaquePointer?
 
-    init(path: String) throws(SluiceError) {
+    init(path: String) throws(JournalError) {
         self.path = path
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
             sqlite3_close(db)
-            throw SluiceError(.failure, "journal \(path): cannot open: \(message)")
+            throw JournalError(.unusable, "journal \(path): cannot open: \(message)")
         }
         handle = db
         sqlite3_busy_timeout(db, 5_000)
@@ -23,7 +23,7 @@ final class SQLiteDatabase {
 
     deinit { sqlite3_close_v2(handle) }
 
-    func error(_ what: String) -> SluiceError {
+    func error(_ what: String) -> JournalError {
         let code = sqlite3_extended_errcode(handle)
         var message = String(cString: sqlite3_errmsg(handle))
         if code & 0xFF == SQLITE_FULL { message = "the disk is full (\(message))" }
@@ -34,10 +34,10 @@ final class SQLiteDatabase {
             let errno = sqlite3_system_errno(handle)
             if errno != 0 { message += " (\(String(cString: strerror(errno))))" }
         }
-        return SluiceError(.failure, "journal \(path): \(what): \(message)")
+        return JournalError(.unusable, "journal \(path): \(what): \(message)")
     }
 
-    func execute(_ sql: String) throws(SluiceError) {
+    func execute(_ sql: String) throws(JournalError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(handle, sql, nil, nil, &errorMessage) != SQLITE_OK {
             sqlite3_free(errorMessage)
@@ -45,14 +45,14 @@ final class SQLiteDatabase {
         }
     }
 
-    func prepare(_ sql: String) throws(SluiceError) -> SQLiteStatement {
+    func prepare(_ sql: String) throws(JournalError) -> SQLiteStatement {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else { throw error("prepare") }
         return SQLiteStatement(statement, database: self)
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
-    func transaction<T>(_ body: () throws(SluiceError) -> T) throws(SluiceError) -> T {
+    func transaction<T>(_ body: () throws(JournalError) -> T) throws(JournalError) -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -94,7 +94,7 @@ final class SQLiteStatement {
     }
 
     /// true while rows come back.
-    func step() throws(SluiceError) -> Bool {
+    func step() throws(JournalError) -> Bool {
         switch sqlite3_step(statement) {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
@@ -102,7 +102,7 @@ final class SQLiteStatement {
         }
     }
 
-    func run() throws(SluiceError) {
+    func run() throws(JournalError) {
         _ = try step()
         reset()
     }

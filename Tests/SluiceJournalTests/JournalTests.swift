@@ -1,5 +1,5 @@
 import Foundation
-import SluiceEngine
+import SluiceJournal
 import Testing
 
 @Suite("Journal")
@@ -37,9 +37,8 @@ struct JournalTests {
             _ = try Journal(path: p, fingerprint: other, restart: false)
             Issue.record("mismatch accepted")
         } catch {
-            #expect(error.exitCode == .usage)
+            #expect(error.code == .otherJob(changes: ["model changed (m1 → m2)"]))
             #expect(error.message.contains("model changed (m1 → m2)"))
-            #expect(error.message.contains("--restart"))
         }
         _ = try Journal(path: p, fingerprint: other, restart: true)
     }
@@ -47,7 +46,7 @@ struct JournalTests {
     @Test func secondProcessOnTheSameJournalIsRefused() throws {
         let p = path()
         let first = try Journal(path: p, fingerprint: fp, restart: false)
-        #expect(throws: SluiceError.self) { _ = try Journal(path: p, fingerprint: fp, restart: false) }
+        #expect(throws: JournalError.self) { _ = try Journal(path: p, fingerprint: fp, restart: false) }
         _ = first
     }
 }

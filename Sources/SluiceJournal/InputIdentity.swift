@@ -2,14 +2,13 @@
 import Glibc
 #endif
 import Foundation
-import SluiceFormats
 import SluiceJSON
 
 /// Identifies an input file cheaply but reliably: size plus a hash of its first and last MiB.
-enum InputIdentity {
-    static func of(path: String) throws(SluiceError) -> String {
+public enum InputIdentity {
+    public static func of(path: String) throws(JournalError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SluiceError(.usage, "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JournalError(.inputUnreadable, "\(path): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
         fstat(fd, &st)

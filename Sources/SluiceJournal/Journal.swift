@@ -15,15 +15,15 @@ public final class Journal {
 
     /// Opens (or creates) the journal for a job. A journal of another job is refused unless
     /// `restart`, which discards it. A journal another process holds is refused.
-    public init(path: String, fingerprint: JobFingerprint, restart: Bool) throws(SluiceError) {
+    public init(path: String, fingerprint: JobFingerprint, restart: Bool) throws(JournalError) {
         self.path = path
         lockDescriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if lockDescriptor < 0 {
-            throw SluiceError(.failure, "journal \(path): cannot create its lock file: \(String(cString: strerror(errno))). If the directory is read-only, pass --journal with a writable path.")
+            throw JournalError(.unusable, "journal \(path): cannot create its lock file: \(String(cString: strerror(errno)))")
         }
         if flock(lockDescriptor, LOCK_EX | LOCK_NB) != 0 {
             close(lockDescriptor)
-            throw SluiceError(.failure, "journal \(path) is in use by another sluice process; wait for it to finish or use another --journal")
+            throw JournalError(.inUse, "journal \(path) is in use by another sluice process")
         }
         if restart {
             for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
@@ -55,34 +55,45 @@ public final class Journal {
         } catch {
             flock(lockDescriptor, LOCK_UN)
             close(lockDescriptor)
-            guard error.exitCode == .failure else { throw error }
             // A damaged or unwritable journal is never replaced behind the user's back: it may
-            // still hold answers that were paid for.
-            throw SluiceError(.failure, """
-                \(error.message)
-                The journal cannot be used. If it is damaged, move it aside (with its -wal file: they may still hold paid answers) \
-                or pass --restart to start over; if its directory is read-only, pass --journal with a writable path.
-                """)
+            // still hold answers that were paid for (the caller's advice says how to go on).
+            throw error
         }
     }
 
-    deinit {
+    private var released = false
+
+    /// The journal for the scope of `body`: the job lock is released when `body` returns or
+    /// throws, not whenever the object happens to be freed.
+    public static func with<T>(path: String, fingerprint: JobFingerprint, restart: Bool,
+                               _ body: (Journal) async throws -> T) async throws -> T {
+        let journal = try Journal(path: path, fingerprint: fingerprint, restart: restart)
+        defer { journal.release() }
+        return try await body(journal)
+    }
+
+    /// Releases the job lock; idempotent (the SQLite handle closes with the object).
+    public func release() {
+        guard !released else { return }
+        released = true
         flock(lockDescriptor, LOCK_UN)
         close(lockDescriptor)
     }
 
-    static func checkIntegrity(_ db: SQLiteDatabase, path: String) throws(SluiceError) {
+    deinit { release() }
+
+    static func checkIntegrity(_ db: SQLiteDatabase, path: String) throws(JournalError) {
         let check = try db.prepare("PRAGMA quick_check(1)")
         let hasRow = try check.step()
         if hasRow, let verdict = check.string(0), verdict != "ok" {
-            throw SluiceError(.failure, "journal \(path) is damaged: \(verdict)")
+            throw JournalError(.unusable, "journal \(path) is damaged: \(verdict)")
         }
     }
 
-    private func checkFingerprint(_ fingerprint: JobFingerprint) throws(SluiceError) {
+    private func checkFingerprint(_ fingerprint: JobFingerprint) throws(JournalError) {
         let stored = try meta()
         if stored.isEmpty {
-            try db.transaction { () throws(SluiceError) in
+            try db.transaction { () throws(JournalError) in
                 let insert = try db.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2)")
                 for (key, value) in [("schema_version", Self.schemaVersion), ("created", ISO8601DateFormatter().string(from: Date()))] + fingerprint.components.map({ ("fp." + $0.name, $0.value) }) {
                     insert.bind(1, key)
@@ -96,17 +107,14 @@ public final class Journal {
         for (key, value) in stored where key.hasPrefix("fp.") { previous[String(key.dropFirst(3))] = value }
         let changes = fingerprint.differences(from: previous)
         if !changes.isEmpty {
-            throw SluiceError(.usage, """
-                journal \(path) belongs to a different job: \(changes.joined(separator: "; ")).
-                Run with --restart to discard it and start over, or pass another --journal.
-                """)
+            throw JournalError(.otherJob(changes: changes), "journal \(path) belongs to a different job: \(changes.joined(separator: "; ")).")
         }
     }
 
     /// All meta entries.
-    public func meta() throws(SluiceError) -> [String: String] { try JournalReader(db: db).meta() }
+    public func meta() throws(JournalError) -> [String: String] { try JournalReader(db: db).meta() }
 
-    public func setMeta(_ key: String, _ value: String) throws(SluiceError) {
+    public func setMeta(_ key: String, _ value: String) throws(JournalError) {
         let statement = try db.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
         statement.bind(1, key)
         statement.bind(2, value)
@@ -114,7 +122,7 @@ public final class Journal {
     }
 
     /// Records that need no request: done ones, and failed ones unless they are to be retried.
-    public func finalRecords(retryFailed: Bool) throws(SluiceError) -> RecordSet {
+    public func finalRecords(retryFailed: Bool) throws(JournalError) -> RecordSet {
         let query = try db.prepare(retryFailed ? "SELECT number FROM records WHERE state='done'" : "SELECT number FROM records WHERE state IN ('done','failed')")
         var set = RecordSet()
         while try query.step() { set.insert(query.int(0)) }
@@ -122,10 +130,10 @@ public final class Journal {
     }
 
     /// Writes a batch in one transaction (one fsync): the group commit.
-    public func commit(_ updates: [RecordUpdate]) throws(SluiceError) {
+    public func commit(_ updates: [RecordUpdate]) throws(JournalError) {
         guard !updates.isEmpty else { return }
         let now = Date().timeIntervalSince1970
-        try db.transaction { () throws(SluiceError) in
+        try db.transaction { () throws(JournalError) in
             for u in updates {
                 upsert.bind(1, u.number)
                 upsert.bind(2, u.byteOffset)
@@ -154,7 +162,7 @@ public final class Journal {
     }
 
     /// Streams final outcomes in record order, a page at a time.
-    public func outcomes(after number: Int, limit: Int) throws(SluiceError) -> [Outcome] {
+    public func outcomes(after number: Int, limit: Int) throws(JournalError) -> [Outcome] {
         let query = try db.prepare("SELECT number, state, answer, error FROM records WHERE number > ?1 ORDER BY number LIMIT ?2")
         query.bind(1, number)
         query.bind(2, limit)
@@ -176,7 +184,7 @@ public final class Journal {
         public var attempts = 0
     }
 
-    public func summary() throws(SluiceError) -> Summary { try JournalReader(db: db).summary() }
+    public func summary() throws(JournalError) -> Summary { try JournalReader(db: db).summary() }
 
 }
 
@@ -187,19 +195,19 @@ public struct JournalReader {
     init(db: SQLiteDatabase) { self.db = db }
 
     /// Opens an existing journal without taking the job lock.
-    public init(path: String) throws(SluiceError) {
-        guard FileManager.default.fileExists(atPath: path) else { throw SluiceError(.usage, "journal \(path): no such file") }
+    public init(path: String) throws(JournalError) {
+        guard FileManager.default.fileExists(atPath: path) else { throw JournalError(.notFound, "journal \(path): no such file") }
         db = try SQLiteDatabase(path: path)
     }
 
-    public func meta() throws(SluiceError) -> [String: String] {
+    public func meta() throws(JournalError) -> [String: String] {
         let query = try db.prepare("SELECT key, value FROM meta")
         var out: [String: String] = [:]
         while try query.step() { out[query.string(0) ?? ""] = query.string(1) ?? "" }
         return out
     }
 
-    public func summary() throws(SluiceError) -> Journal.Summary {
+    public func summary() throws(JournalError) -> Journal.Summary {
         var s = Journal.Summary()
         let query = try db.prepare("SELECT state, count(*), sum(input_tokens), sum(output_tokens), sum(thought_tokens), sum(attempts) FROM records GROUP BY state")
         while try query.step() {
@@ -217,7 +225,7 @@ public struct JournalReader {
     }
 
     /// Prompt hashes of the records in `state`.
-    public func promptHashes(state: RecordState) throws(SluiceError) -> [String] {
+    public func promptHashes(state: RecordState) throws(JournalError) -> [String] {
         let query = try db.prepare("SELECT prompt_hash FROM records WHERE state = ?1 AND prompt_hash IS NOT NULL ORDER BY number")
         query.bind(1, state.rawValue)
         var out: [String] = []

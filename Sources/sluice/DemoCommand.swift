@@ -67,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let summary = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((summary + "\n").utf8))
-            return outcome.exitCode.rawValue
+            return ExitStatus.code(for: outcome.status)
         }
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         let head = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(6).joined(separator: "\n")

@@ -133,18 +133,18 @@ struct RunCommand: AsyncParsableCommand {
             let text = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((text + "\n").utf8))
             if let report {
-                let json = RunReport.json(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
+                let json = RunReport.json(job.counters.snapshot, outcome: outcome, exitCode: ExitStatus.code(for: outcome.status), model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
                 do {
                     try Data((JSONWriter.string(json) + "\n").utf8).write(to: URL(fileURLWithPath: report))
                 } catch {
                     FileHandle.standardError.write(Data("sluice: error: cannot write the report \(report): \(error)\n".utf8))
                 }
             }
-            if let message = outcome.message { FileHandle.standardError.write(Data("sluice: \(message)\n".utf8)) }
-            return outcome.exitCode.rawValue
-        } catch let error as SluiceError {
-            FileHandle.standardError.write(Data("sluice: error: \(ErrorAdvice.text(for: error))\n".utf8))
-            return error.exitCode.rawValue
+            if let message = ExitStatus.message(for: outcome.status) { FileHandle.standardError.write(Data("sluice: \(message)\n".utf8)) }
+            return ExitStatus.code(for: outcome.status)
+        } catch let error as EngineError {
+            FileHandle.standardError.write(Data("sluice: error: \(ExitStatus.text(for: error))\n".utf8))
+            return ExitStatus.code(for: error)
         } catch {
             FileHandle.standardError.write(Data("sluice: error: \(error)\n".utf8))
             return 1
@@ -152,28 +152,28 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The job's options and the Gemini client's configuration.
-    func makeOptions() throws(SluiceError) -> (RunOptions, GeminiClient.Configuration) {
+    func makeOptions() throws(EngineError) -> (RunOptions, GeminiClient.Configuration) {
         let environment = ProcessInfo.processInfo.environment
         let tmpl = try PromptTemplate(contentsOf: template)
         let s = tmpl.settings
         var inFormat: RecordFormat?
         if let inputFormat {
-            guard let named = RecordFormat(name: inputFormat) else { throw SluiceError(.usage, "--input-format \(inputFormat): expected csv, tsv, jsonl or xml") }
+            guard let named = RecordFormat(name: inputFormat) else { throw EngineError(.usage, "--input-format \(inputFormat): expected csv, tsv, jsonl or xml") }
             inFormat = named
         } else {
             inFormat = RecordFormat.infer(fromPath: input)
         }
         if let outputFormat, RecordFormat(name: outputFormat) == nil {
-            throw SluiceError(.usage, "--output-format \(outputFormat): expected csv, tsv, jsonl or xml")
+            throw EngineError(.usage, "--output-format \(outputFormat): expected csv, tsv, jsonl or xml")
         }
-        if input != "-", !FileManager.default.fileExists(atPath: input) { throw SluiceError(.usage, "\(input): no such file") }
+        if input != "-", !FileManager.default.fileExists(atPath: input) { throw EngineError(.usage, "\(input): no such file") }
         if input != "-", inFormat == nil { inFormat = try Self.sniffFormat(input) }
         let tierName = tier ?? s.tier ?? "flex"
-        guard let serviceTier = ServiceTier(rawValue: tierName) else { throw SluiceError(.usage, "--tier \(tierName): expected flex, standard or priority") }
+        guard let serviceTier = ServiceTier(rawValue: tierName) else { throw EngineError(.usage, "--tier \(tierName): expected flex, standard or priority") }
         let apiName = api ?? s.api ?? "interactions"
-        guard let geminiAPI = GeminiAPI(rawValue: apiName) else { throw SluiceError(.usage, "--api \(apiName): expected interactions or generate-content") }
+        guard let geminiAPI = GeminiAPI(rawValue: apiName) else { throw EngineError(.usage, "--api \(apiName): expected interactions or generate-content") }
         let key = environment["GEMINI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOOGLE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        if key == nil, !dryRun { throw SluiceError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)") }
+        if key == nil, !dryRun { throw EngineError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)") }
         let options = try assemble(tmpl, inFormat, serviceTier)
         var gemini = GeminiClient.Configuration(
             baseURL: endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://generativelanguage.googleapis.com",
@@ -183,13 +183,13 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The format of a file whose name does not say: XML, JSON Lines or CSV by its first bytes.
-    static func sniffFormat(_ path: String) throws(SluiceError) -> RecordFormat {
-        do { return try InputFile.sniffFormat(InputFile.open(path: path).source) } catch { throw SluiceError(error) }
+    static func sniffFormat(_ path: String) throws(EngineError) -> RecordFormat {
+        do { return try InputFile.sniffFormat(InputFile.open(path: path).source) } catch { throw EngineError(error) }
     }
 
-    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier) throws(SluiceError) -> RunOptions {
+    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier) throws(EngineError) -> RunOptions {
         let s = tmpl.settings
-        let schemaValue = try schema.map { p throws(SluiceError) in try PromptTemplate.loadSchema(p) } ?? s.schema
+        let schemaValue = try schema.map { p throws(EngineError) in try PromptTemplate.loadSchema(p) } ?? s.schema
         func outputFormat(for inFormat: RecordFormat) -> RecordFormat {
             self.outputFormat.flatMap(RecordFormat.init(name:)) ?? output.flatMap { $0 == "-" ? nil : RecordFormat.infer(fromPath: $0) } ?? inFormat
         }
@@ -204,7 +204,7 @@ struct RunCommand: AsyncParsableCommand {
         var o = RunOptions(inputPath: inputPath, outputPath: outputPath, inputFormat: inFormat, outputFormat: outFormat, template: tmpl,
                            schema: schemaValue, column: column ?? s.column ?? tmpl.name, model: model ?? s.model ?? "gemini-3-flash-preview",
                            tier: serviceTier, prices: GeminiPrices(), journalPath: journalPath)
-        guard concurrency >= 1 else { throw SluiceError(.usage, "--concurrency must be at least 1") }
+        guard concurrency >= 1 else { throw EngineError(.usage, "--concurrency must be at least 1") }
         o.concurrency = concurrency
         o.errorColumn = errorColumn
         o.restart = restart
@@ -215,17 +215,17 @@ struct RunCommand: AsyncParsableCommand {
         o.limit = limit
         o.overwriteColumns = overwriteColumns
         o.reader = try readerOptions()
-        guard let badPolicy = BadRecordPolicy(rawValue: onBadRecord) else { throw SluiceError(.usage, "--on-bad-record \(onBadRecord): expected fail or skip") }
+        guard let badPolicy = BadRecordPolicy(rawValue: onBadRecord) else { throw EngineError(.usage, "--on-bad-record \(onBadRecord): expected fail or skip") }
         o.onBadRecord = badPolicy
         o.badRecordsPath = badRecords
         o.gzipOutput = gzip ? true : nil
-        guard (1...9).contains(gzipLevel) else { throw SluiceError(.usage, "--gzip-level must be 1 to 9") }
+        guard (1...9).contains(gzipLevel) else { throw EngineError(.usage, "--gzip-level must be 1 to 9") }
         o.gzipLevel = gzipLevel
         o.csvFormulaGuard = csvFormulaGuard
         o.dispatch.maxWait = maxWait
         if let fallback {
             guard let tier = ServiceTier(rawValue: fallback), tier != serviceTier else {
-                throw SluiceError(.usage, "--fallback \(fallback): expected a tier other than --tier (standard or priority)")
+                throw EngineError(.usage, "--fallback \(fallback): expected a tier other than --tier (standard or priority)")
             }
             o.dispatch.fallbackTier = tier
         }
@@ -248,7 +248,7 @@ struct RunCommand: AsyncParsableCommand {
         return o
     }
 
-    func readerOptions() throws(SluiceError) -> ReaderOptions {
+    func readerOptions() throws(EngineError) -> ReaderOptions {
         var r = ReaderOptions()
         r.hasHeader = !noHeader
         if delimiter != nil || quote != nil {
@@ -260,7 +260,7 @@ struct RunCommand: AsyncParsableCommand {
                 } else if delimiter.utf8.count == 1, let byte = delimiter.utf8.first, byte != 0x0A, byte != 0x0D, byte != 0x22 {
                     dialect.delimiter = byte
                 } else {
-                    throw SluiceError(.usage, "--delimiter \(delimiter): expected comma, tab, semicolon, pipe or one ASCII character")
+                    throw EngineError(.usage, "--delimiter \(delimiter): expected comma, tab, semicolon, pipe or one ASCII character")
                 }
             }
             if let quote {
@@ -269,19 +269,19 @@ struct RunCommand: AsyncParsableCommand {
                 } else if quote.utf8.count == 1, let byte = quote.utf8.first, byte != dialect.delimiter {
                     dialect.quote = byte
                 } else {
-                    throw SluiceError(.usage, "--quote \(quote): expected one ASCII character other than the delimiter, or none")
+                    throw EngineError(.usage, "--quote \(quote): expected one ASCII character other than the delimiter, or none")
                 }
             }
             r.dialect = dialect
         }
-        guard let ragged = RaggedRowPolicy(rawValue: raggedRows) else { throw SluiceError(.usage, "--ragged-rows \(raggedRows): expected fail, pad or truncate") }
+        guard let ragged = RaggedRowPolicy(rawValue: raggedRows) else { throw EngineError(.usage, "--ragged-rows \(raggedRows): expected fail, pad or truncate") }
         r.raggedRows = ragged
-        guard let utf8 = InvalidUTF8Policy(rawValue: invalidUtf8) else { throw SluiceError(.usage, "--invalid-utf8 \(invalidUtf8): expected fail or replace") }
+        guard let utf8 = InvalidUTF8Policy(rawValue: invalidUtf8) else { throw EngineError(.usage, "--invalid-utf8 \(invalidUtf8): expected fail or replace") }
         r.invalidUTF8 = utf8
-        guard maxFieldBytes > 0, maxRecordBytes > 0 else { throw SluiceError(.usage, "--max-field-bytes and --max-record-bytes must be positive") }
+        guard maxFieldBytes > 0, maxRecordBytes > 0 else { throw EngineError(.usage, "--max-field-bytes and --max-record-bytes must be positive") }
         r.limits.maxFieldBytes = maxFieldBytes
         r.limits.maxRecordBytes = maxRecordBytes
-        guard maxColumns > 0 else { throw SluiceError(.usage, "--max-columns must be positive") }
+        guard maxColumns > 0 else { throw EngineError(.usage, "--max-columns must be positive") }
         r.limits.maxColumns = maxColumns
         r.recordElement = recordElement
         r.allowEntities = xmlEntities

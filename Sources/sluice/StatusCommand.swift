@@ -23,9 +23,9 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("tokens: \(s.inputTokens) in, \(s.outputTokens) out, \(s.thoughtTokens) thinking; attempts: \(s.attempts)")
             print(lines.joined(separator: "\n"))
         } catch {
-            let failure = SluiceError(error)
-            FileHandle.standardError.write(Data("sluice: error: \(ErrorAdvice.text(for: failure))\n".utf8))
-            throw ExitCode(failure.exitCode.rawValue)
+            let failure = EngineError(error)
+            FileHandle.standardError.write(Data("sluice: error: \(ExitStatus.text(for: failure))\n".utf8))
+            throw ExitCode(ExitStatus.code(for: failure))
         }
     }
 }

@@ -85,7 +85,7 @@ struct TemplateTests {
     }
 
     @Test func unknownFrontMatterKeyIsAUsageError() {
-        #expect(throws: SluiceError.self) { try PromptTemplate(text: "---\nmodle: x\n---\nhi", name: "t") }
+        #expect(throws: EngineError.self) { try PromptTemplate(text: "---\nmodle: x\n---\nhi", name: "t") }
     }
 }
 

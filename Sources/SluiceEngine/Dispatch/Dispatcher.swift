@@ -329,7 +329,7 @@ public final class Dispatcher: Sendable {
                 return false
             }
             if over {
-                stop.stop(.budget(String(format: "stopped before exceeding --max-cost $%.2f", cap)))
+                stop.stop(.budget(cap: cap))
                 return false
             }
         }

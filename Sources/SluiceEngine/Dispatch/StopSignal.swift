@@ -6,8 +6,8 @@ public enum StopReason: Sendable, Equatable {
     case quota(String)
     /// SIGINT/SIGTERM: resumable (exit 75).
     case interrupted
-    /// `--max-cost` reached: resumable with a larger budget (exit 75).
-    case budget(String)
+    /// The cost cap (USD) would be exceeded: resumable with a larger budget (exit 75).
+    case budget(cap: Double)
     /// The job cannot work as configured (bad key, unknown model): exit 1.
     case fatal(String)
 }

@@ -11,13 +11,13 @@ public enum DryRun {
     public static let promptColumn = "sluice_prompt"
 
     /// `client`: with `countTokens`, the client that counts (nil: estimate).
-    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10) async throws(SluiceError) -> Int32 {
+    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10) async throws(EngineError) -> Int32 {
         let job = EnrichmentJob(options: options, logger: .init(label: "sluice"))
         let (inputColumns, _) = try job.preflight()
         let input = try job.openInput(captureDocument: options.outputPath != nil && options.inputFormat == .xml && options.outputFormat == .xml)
         let preview = options.outputPath == nil ? nil
             : try OutputFile(job: job, reader: input.reader, columns: inputColumns + [promptColumn], newFields: [promptColumn])
-        let counted: Result<(Int, Int, String?), SluiceError>
+        let counted: Result<(Int, Int, String?), EngineError>
         let counters = job.counters
         counters.update {
             $0.written = 0
@@ -44,14 +44,14 @@ public enum DryRun {
     }
 
     /// Renders every prompt and adds up its input tokens: (records, tokens, first prompt).
-    static func tally(_ options: RunOptions, input: RecordInput, client: (any ModelClient)?, preview: OutputFile?, counters: RunCounters) async throws(SluiceError) -> (Int, Int, String?) {
+    static func tally(_ options: RunOptions, input: RecordInput, client: (any ModelClient)?, preview: OutputFile?, counters: RunCounters) async throws(EngineError) -> (Int, Int, String?) {
         var records = 0
         var tokens = 0
         var first: String?
         let systemTokens = options.system.map(TokenEstimate.tokens) ?? 0
         while true {
             let next: RecordInput.Entry?
-            do { next = try input.next() } catch { throw SluiceError(error) }
+            do { next = try input.next() } catch { throw EngineError(error) }
             guard let entry = next else { break }
             if let limit = options.limit, entry.number > limit {
                 if let preview, preview.needsWholeInput { preview.writer.skip(); continue }
@@ -78,8 +78,8 @@ public enum DryRun {
             if let client {
                 switch await client.countTokens(options.request(prompt: prompt)) {
                 case .success(let n)?: tokens += n
-                case .failure(let error)?: throw SluiceError(.failure, "countTokens for record \(record.number): \(error)")
-                case nil: throw SluiceError(.usage, "this provider cannot count tokens exactly")
+                case .failure(let error)?: throw EngineError(.failure, "countTokens for record \(record.number): \(error)")
+                case nil: throw EngineError(.usage, "this provider cannot count tokens exactly")
                 }
             } else {
                 tokens += TokenEstimate.tokens(prompt) + systemTokens

@@ -21,8 +21,18 @@ public final class EnrichmentJob: Sendable {
 
     /// How the run ended.
     public struct Outcome: Sendable {
-        public var exitCode: SluiceError.ExitCode
-        public var message: String?
+        public enum Status: Sendable, Equatable {
+            /// Every record has a final answer; the output is written.
+            case complete
+            /// Written, but some records failed permanently (their error is in the output).
+            case someFailed
+            /// Stopped before the end; the journal holds what was answered.
+            case stopped(StopReason)
+            /// These records ran out of their wait budget and are still pending.
+            case waitBudgetExceeded(records: Int)
+        }
+
+        public var status: Status
         public var outputPath: String?
         public var journal: Journal.Summary
         /// The dead-letter file, when bad records were skipped.
@@ -46,7 +56,7 @@ public final class EnrichmentJob: Sendable {
 
     /// Opens the input (gzip by magic bytes) with the run's reader options. `captureDocument`:
     /// an XML reader that keeps the document for the preserving writer.
-    func openReader(captureDocument: Bool = false) throws(SluiceError) -> any RecordReader {
+    func openReader(captureDocument: Bool = false) throws(EngineError) -> any RecordReader {
         do {
             let opened = try InputFile.open(path: options.inputPath)
             if captureDocument, options.inputFormat == .xml {
@@ -54,16 +64,16 @@ public final class EnrichmentJob: Sendable {
             }
             return try options.inputFormat.reader(opened.source, options: options.reader)
         } catch {
-            throw SluiceError(error)
+            throw EngineError(error)
         }
     }
 
-    func openInput(captureDocument: Bool = false) throws(SluiceError) -> RecordInput {
+    func openInput(captureDocument: Bool = false) throws(EngineError) -> RecordInput {
         RecordInput(reader: try openReader(captureDocument: captureDocument), policy: options.onBadRecord)
     }
 
     /// Checks the template and the new columns against the input before any request.
-    func preflight() throws(SluiceError) -> (inputColumns: [String], firstRecord: Record?) {
+    func preflight() throws(EngineError) -> (inputColumns: [String], firstRecord: Record?) {
         let input = try openInput()
         var first: Record?
         do {
@@ -71,14 +81,14 @@ public final class EnrichmentJob: Sendable {
                 if case .record(let record) = entry { first = record; break }
             }
         } catch {
-            throw SluiceError(error)
+            throw EngineError(error)
         }
         let inputColumns = input.reader.columns ?? first?.fields.keys ?? []
         for warning in input.reader.warnings { FileHandle.standardError.write(Data("sluice: warning: \(warning)\n".utf8)) }
         if let first {
             let missing = options.template.missingVariables(in: first)
             if !missing.isEmpty {
-                throw SluiceError(.usage, """
+                throw EngineError(.usage, """
                     template \(options.template.name) uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which \(options.inputPath) does not have.
                     Fields in the input: \(inputColumns.joined(separator: ", "))
                     """)
@@ -87,15 +97,15 @@ public final class EnrichmentJob: Sendable {
         let added = options.answerColumns + [options.errorColumn]
         let clashes = added.filter(inputColumns.contains)
         if !clashes.isEmpty, !options.overwriteColumns {
-            throw SluiceError(.usage, "new column(s) \(clashes.joined(separator: ", ")) already exist in \(options.inputPath); choose another --column or pass --overwrite-columns")
+            throw EngineError(.columnClash(clashes), "new column(s) \(clashes.joined(separator: ", ")) already exist in \(options.inputPath)")
         }
         return (inputColumns, first)
     }
 
     /// What the journal's answers depend on; `identity` is the client's (its API surface).
-    public func fingerprint(identity: [(String, String)]) throws(SluiceError) -> JobFingerprint {
+    public func fingerprint(identity: [(String, String)]) throws(EngineError) -> JobFingerprint {
         let inputIdentity: String
-        do { inputIdentity = try InputIdentity.of(path: options.inputPath) } catch { throw SluiceError(error) }
+        do { inputIdentity = try InputIdentity.of(path: options.inputPath) } catch { throw EngineError(error) }
         return JobFingerprint([
             ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(inputIdentity)"),
             ("template", StableHash.hex(options.template.source)),
@@ -110,28 +120,28 @@ public final class EnrichmentJob: Sendable {
 
     /// Runs both passes with `client`. Throws only for errors that end the command before any
     /// answer is at stake.
-    public func run(client: any ModelClient) async throws(SluiceError) -> Outcome {
+    public func run(client: any ModelClient) async throws(EngineError) -> Outcome {
         let (inputColumns, _) = try preflight()
         let fingerprint = try fingerprint(identity: client.identity)
         do {
             return try await Journal.with(path: options.journalPath, fingerprint: fingerprint, restart: options.restart) { journal in
                 try await run(client: client, journal: journal, inputColumns: inputColumns)
             }
-        } catch let error as SluiceError {
+        } catch let error as EngineError {
             throw error
         } catch let error as JournalError {
-            throw SluiceError(error)
+            throw EngineError(error)
         } catch {
-            throw SluiceError(.failure, "\(error)")
+            throw EngineError(.failure, "\(error)")
         }
     }
 
-    func run(client: any ModelClient, journal: Journal, inputColumns: [String]) async throws(SluiceError) -> Outcome {
+    func run(client: any ModelClient, journal: Journal, inputColumns: [String]) async throws(EngineError) -> Outcome {
         let finals: RecordSet
-        do { finals = try journal.finalRecords(retryFailed: options.retryFailed) } catch { throw SluiceError(error) }
+        do { finals = try journal.finalRecords(retryFailed: options.retryFailed) } catch { throw EngineError(error) }
         let writer = JournalWriter(journal: journal)
         let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
-        var failure: SluiceError?
+        var failure: EngineError?
         var columns = inputColumns
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -145,43 +155,30 @@ public final class EnrichmentJob: Sendable {
                 writer.close()
                 try await group.waitForAll()
             }
-        } catch let error as SluiceError {
+        } catch let error as EngineError {
             failure = error
         } catch let error as JournalError {
-            failure = SluiceError(error)
+            failure = EngineError(error)
         } catch let error as FormatError {
-            failure = SluiceError(error)
+            failure = EngineError(error)
         } catch {
-            failure = SluiceError(.failure, "\(error)")
+            failure = EngineError(.failure, "\(error)")
         }
         if let failure { throw failure }
 
         let summary = try Self.journaled { () throws(JournalError) in try journal.summary() }
-        switch stop.current {
-        case .quota(let message)?:
-            return Outcome(exitCode: .resumable, message: "\(message). Answers so far are journaled; run the same command again later to resume.", journal: summary)
-        case .interrupted?:
-            return Outcome(exitCode: .resumable, message: "interrupted; answers so far are journaled; run the same command again to resume.", journal: summary)
-        case .budget(let message)?:
-            return Outcome(exitCode: .resumable, message: "\(message). Answers so far are journaled; raise --max-cost and run the same command again to go on.", journal: summary)
-        case .fatal(let message)?:
-            return Outcome(exitCode: .failure, message: message, journal: summary)
-        case nil:
-            break
-        }
+        if let reason = stop.current { return Outcome(status: .stopped(reason), journal: summary) }
         let waited = counters.snapshot.waitBudgetExceeded
-        if waited > 0 {
-            return Outcome(exitCode: .resumable, message: "\(waited) record(s) ran out of --max-wait and are still pending; run the same command again to resume (or pass --fallback standard).", journal: summary)
-        }
+        if waited > 0 { return Outcome(status: .waitBudgetExceeded(records: waited), journal: summary) }
         let path = try merge(journal: journal, inputColumns: columns)
         let final = try Self.journaled { () throws(JournalError) in try journal.summary() }
-        return Outcome(exitCode: final.failed > 0 ? .someRecordsFailed : .ok, outputPath: path, journal: final,
+        return Outcome(status: final.failed > 0 ? .someFailed : .complete, outputPath: path, journal: final,
                        badRecordsPath: counters.snapshot.badRecords > 0 ? badRecordsPath : nil)
     }
 
     /// A journal call whose error ends the command.
-    static func journaled<T>(_ body: () throws(JournalError) -> T) throws(SluiceError) -> T {
-        do { return try body() } catch { throw SluiceError(error) }
+    static func journaled<T>(_ body: () throws(JournalError) -> T) throws(EngineError) -> T {
+        do { return try body() } catch { throw EngineError(error) }
     }
 
     // MARK: - Pass 1
@@ -303,7 +300,7 @@ public final class EnrichmentJob: Sendable {
     // MARK: - Pass 2
 
     /// Streams the input again, joins each record with its journaled outcome and writes the output.
-    func merge(journal: Journal, inputColumns: [String]) throws(SluiceError) -> String {
+    func merge(journal: Journal, inputColumns: [String]) throws(EngineError) -> String {
         let input = try openInput(captureDocument: options.inputFormat == .xml && options.outputFormat == .xml)
         let answerColumns = options.answerColumns
         let schemaColumns = options.schema?["properties"]?.objectValue != nil
@@ -318,7 +315,7 @@ public final class EnrichmentJob: Sendable {
         var last = 0
         while true {
             let next: RecordInput.Entry?
-            do { next = try input.next() } catch { throw SluiceError(error) }
+            do { next = try input.next() } catch { throw EngineError(error) }
             guard let entry = next else { break }
             if let limit = options.limit, entry.number > limit {
                 // The preserving XML writer needs the rest of the document, without these records.
@@ -339,7 +336,7 @@ public final class EnrichmentJob: Sendable {
                 index += 1
             }
             guard index < page.count, page[index].number == record.number, page[index].state != .inFlight else {
-                throw SluiceError(.failure, "internal: record \(record.number) of \(options.inputPath) has no final answer in journal \(options.journalPath); run the same command again")
+                throw EngineError(.failure, "internal: record \(record.number) of \(options.inputPath) has no final answer in journal \(options.journalPath); run the same command again")
             }
             let outcome = page[index]
             last = outcome.number

@@ -12,7 +12,7 @@ final class OutputFile {
     let needsWholeInput: Bool
 
     /// `newFields`: the fields the pass adds to each record, in order.
-    init(job: EnrichmentJob, reader: any RecordReader, columns: [String], newFields: [String]) throws(SluiceError) {
+    init(job: EnrichmentJob, reader: any RecordReader, columns: [String], newFields: [String]) throws(EngineError) {
         let options = job.options
         let toStdout = options.outputPath == "-"
         do {
@@ -21,30 +21,30 @@ final class OutputFile {
             if options.gzipOutput ?? (!toStdout && job.outputPath.hasSuffix(".gz")) { try sink.compress(level: options.gzipLevel) }
             writer = try job.makeWriter(sink: sink, reader: reader, columns: columns, newFields: newFields)
         } catch {
-            throw SluiceError(error)
+            throw EngineError(error)
         }
         deadLetters = DeadLetterFile(path: job.badRecordsPath)
         needsWholeInput = writer is XMLDocumentWriter
     }
 
-    func write(_ fields: JSONObject) throws(SluiceError) {
-        do { try writer.write(fields) } catch { throw SluiceError(error) }
+    func write(_ fields: JSONObject) throws(EngineError) {
+        do { try writer.write(fields) } catch { throw EngineError(error) }
     }
 
     /// A bad record: to the dead-letter file, not to the output.
-    func reject(_ error: FormatError) throws(SluiceError) {
-        do { try deadLetters.append(error) } catch { throw SluiceError(error) }
+    func reject(_ error: FormatError) throws(EngineError) {
+        do { try deadLetters.append(error) } catch { throw EngineError(error) }
         writer.skip()
     }
 
     /// Ends the output and the dead-letter file and renames them into place.
-    func commit() throws(SluiceError) {
+    func commit() throws(EngineError) {
         do {
             try writer.finish()
             try deadLetters.commit()
             try file?.commit()
         } catch {
-            throw SluiceError(error)
+            throw EngineError(error)
         }
     }
 }

@@ -42,7 +42,7 @@ public enum RunReport {
     }
 
     /// The `--report` document: counts, tokens and cost per tier billed, latency percentiles.
-    public static func json(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> JSONValue {
+    public static func json(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, exitCode: Int32, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> JSONValue {
         var byTier = JSONObject()
         var total = 0.0
         for (servedTier, usage) in c.usageByTier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -57,7 +57,7 @@ public enum RunReport {
         let sorted = c.latencies.sorted()
         func pct(_ p: Double) -> JSONValue { sorted.isEmpty ? .null : JSONValue(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
         return [
-            "exit_code": JSONValue(Int(outcome.exitCode.rawValue)),
+            "exit_code": JSONValue(Int(exitCode)),
             "model": .string(model), "tier": .string(tier.rawValue),
             "records": [
                 "done": JSONValue(outcome.journal.done), "failed": JSONValue(outcome.journal.failed),

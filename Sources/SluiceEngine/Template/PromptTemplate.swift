@@ -19,15 +19,15 @@ public struct PromptTemplate: Sendable {
     private let plain: PlainTemplate?
 
     /// Loads and compiles a template file; a `schema:` string names a JSON file beside it.
-    public init(contentsOf path: String) throws(SluiceError) {
+    public init(contentsOf path: String) throws(EngineError) {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw SluiceError(.usage, "template \(path): cannot read it (missing, unreadable or not UTF-8)")
+            throw EngineError(.usage, "template \(path): cannot read it (missing, unreadable or not UTF-8)")
         }
         let base = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         try self.init(text: text, name: base, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
-    public init(text: String, name: String, directory: String = ".") throws(SluiceError) {
+    public init(text: String, name: String, directory: String = ".") throws(EngineError) {
         self.name = name
         source = text
         var settings = TemplateSettings()
@@ -35,7 +35,7 @@ public struct PromptTemplate: Sendable {
         if text.hasPrefix("---\n") || text.hasPrefix("---\r\n") {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             guard let close = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" || $0 == "---\r" }) else {
-                throw SluiceError(.usage, "template \(name): the front matter opened by '---' on line 1 is never closed")
+                throw EngineError(.usage, "template \(name): the front matter opened by '---' on line 1 is never closed")
             }
             let yaml = lines[1..<close].joined(separator: "\n")
             body = lines[(close + 1)...].joined(separator: "\n")
@@ -46,27 +46,27 @@ public struct PromptTemplate: Sendable {
         do {
             compiled = try MustacheTemplate(string: "{{%CONTENT_TYPE: TEXT}}" + body)
         } catch {
-            throw SluiceError(.usage, "template \(name): invalid Mustache: \(error)")
+            throw EngineError(.usage, "template \(name): invalid Mustache: \(error)")
         }
         variables = Self.topLevelVariables(body)
         plain = PlainTemplate(body)
     }
 
-    static func parseFrontMatter(_ yaml: String, template: String, directory: String) throws(SluiceError) -> TemplateSettings {
+    static func parseFrontMatter(_ yaml: String, template: String, directory: String) throws(EngineError) -> TemplateSettings {
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
-            throw SluiceError(.usage, "template \(template): front matter is not valid YAML: \(error)")
+            throw EngineError(.usage, "template \(template): front matter is not valid YAML: \(error)")
         }
         guard let node else { return TemplateSettings() }
         guard case .object(let object) = YAMLConversion.json(node) else {
-            throw SluiceError(.usage, "template \(template): front matter must be a mapping of settings")
+            throw EngineError(.usage, "template \(template): front matter must be a mapping of settings")
         }
         var s = TemplateSettings()
         for member in object {
             guard TemplateSettings.keys.contains(member.key) else {
-                throw SluiceError(.usage, "template \(template): unknown front-matter setting '\(member.key)' (known: \(TemplateSettings.keys.sorted().joined(separator: ", ")))")
+                throw EngineError(.usage, "template \(template): unknown front-matter setting '\(member.key)' (known: \(TemplateSettings.keys.sorted().joined(separator: ", ")))")
             }
         }
         s.system = object["system"]?.stringValue
@@ -88,16 +88,16 @@ public struct PromptTemplate: Sendable {
     }
 
     /// Reads a JSON Schema file.
-    public static func loadSchema(_ path: String) throws(SluiceError) -> JSONValue {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SluiceError(.usage, "schema \(path): cannot read it") }
+    public static func loadSchema(_ path: String) throws(EngineError) -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else { throw EngineError(.usage, "schema \(path): cannot read it") }
         do {
             let value = try JSONParser.parse(data)
-            guard value.objectValue != nil else { throw SluiceError(.usage, "schema \(path): must be a JSON object") }
+            guard value.objectValue != nil else { throw EngineError(.usage, "schema \(path): must be a JSON object") }
             return value
         } catch let error as JSONParseError {
-            throw SluiceError(.usage, "schema \(path): invalid JSON: \(error)")
+            throw EngineError(.usage, "schema \(path): invalid JSON: \(error)")
         } catch {
-            throw error as! SluiceError
+            throw error as! EngineError
         }
     }
 

@@ -149,13 +149,11 @@ public final class Dispatcher: Sendable {
         for f in followers { f.resume(returning: forFollowers) }
     }
 
-    /// One record's attempts so far.
+    /// One record's request and attempts so far.
     struct Progress {
         var request: GenerationRequest
         let estimate: Int
-        let firstAttempt: Double
-        var attempt = 0
-        var shedCount = 0
+        var attempts: RecordAttempts
         var wasted = TokenUsage()
         var sent = ContinuousClock.now
     }
@@ -168,9 +166,10 @@ public final class Dispatcher: Sendable {
 
     /// The attempt loop for one request.
     func attempts(prompt: String) async -> Resolution {
-        var progress = Progress(request: options.request(prompt: prompt),
+        let request = options.request(prompt: prompt)
+        var progress = Progress(request: request,
                                 estimate: (TokenEstimate.characters(prompt) + (options.system.map(TokenEstimate.characters) ?? 0) + 3) / 4,
-                                firstAttempt: now)
+                                attempts: RecordAttempts(policy: policy, tier: request.tier, now: now))
         while true {
             await acquirePermit()
             guard await admit(tokens: progress.estimate, tier: progress.request.tier) else {
@@ -191,7 +190,7 @@ public final class Dispatcher: Sendable {
     }
 
     func beginAttempt(_ progress: inout Progress) {
-        progress.attempt += 1
+        progress.attempts.begin()
         progress.sent = ContinuousClock.now
         counters.update { $0.requests += 1 }
         state.withLock { $0.retries.recordRequest(now: now) }
@@ -233,7 +232,7 @@ public final class Dispatcher: Sendable {
             $0.latencies.append(seconds)
             if fellBack { $0.fallbacks += 1 }
         }
-        return .answered(answer, attempts: progress.attempt, wasted: progress.wasted, tier: tier, shared: false)
+        return .answered(answer, attempts: progress.attempts.attempt, wasted: progress.wasted, tier: tier, shared: false)
     }
 
     func failed(_ error: ModelError, _ progress: inout Progress, reservedCost cost: Double) -> Next {
@@ -265,37 +264,25 @@ public final class Dispatcher: Sendable {
             if error.kind == .rateLimited { $0.rateLimited += 1 }
             if decreased { $0.limit = self.currentLimit }
         }
-        if error.kind == .shed { progress.shedCount += 1 }
-        switch error.kind {
-        case .dailyQuota, .billing:
-            stop.stop(.quota("stopped: \(error.kind == .dailyQuota ? "daily quota exhausted" : "billing: \(error.message)")"))
+        let action = progress.attempts.failed(error, now: now, uniform: Double.random(in: 0..<1), stopping: stop.isSet)
+        switch action {
+        case .stopRun(let reason):
+            stop.stop(reason)
             return .done(.pending)
-        case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
-            stop.stop(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
+        case .leavePending(let waitBudget):
+            if waitBudget { counters.update { $0.waitBudgetExceeded += 1 } }
             return .done(.pending)
-        default: break
-        }
-        if stop.isSet { return .done(.pending) }
-        guard var delay = policy.retry.delay(afterAttempt: progress.attempt, error: error, uniform: Double.random(in: 0..<1)) else {
-            return .done(.failed(error, attempts: progress.attempt, wasted: progress.wasted))
-        }
-        if let fallback = policy.fallbackTier, progress.request.tier != fallback, error.kind == .shed, progress.shedCount >= policy.fallbackAfterShed {
-            logger.info("falling back to \(fallback.rawValue) after \(progress.shedCount) shed attempts")
-            progress.request.tier = fallback
-            delay = 0
-        }
-        if let maxWait = policy.maxWait, now - progress.firstAttempt + delay > maxWait {
-            if let fallback = policy.fallbackTier, progress.request.tier != fallback {
-                progress.request.tier = fallback
-                delay = 0
-            } else {
-                counters.update { $0.waitBudgetExceeded += 1 }
-                return .done(.pending)
+        case .giveUp:
+            return .done(.failed(error, attempts: progress.attempts.attempt, wasted: progress.wasted))
+        case .retry(let delay, let tier):
+            if tier != progress.request.tier {
+                logger.info("falling back to \(tier.rawValue) after \(progress.attempts.shedCount) shed attempts")
+                progress.request.tier = tier
             }
+            counters.update { $0.retries += 1 }
+            logger.debug("attempt \(progress.attempts.attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
+            return .retry(after: delay)
         }
-        counters.update { $0.retries += 1 }
-        logger.debug("attempt \(progress.attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
-        return .retry(after: delay)
     }
 
     /// The retry budget: waits (not fails) while retries would exceed their share. With nothing
@@ -304,7 +291,7 @@ public final class Dispatcher: Sendable {
     func retryAllowed(_ progress: Progress) async -> Bool {
         while !state.withLock({ $0.onWire == 0 || $0.retries.tryRetry(now: now) }) {
             if stop.isSet { return false }
-            if let maxWait = policy.maxWait, now - progress.firstAttempt > maxWait {
+            if progress.attempts.outOfTime(now: now) {
                 counters.update { $0.waitBudgetExceeded += 1 }
                 return false
             }

@@ -105,7 +105,14 @@ struct DispatchEndToEndTests {
             let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--report", dir.path + "/report.json"], environment: Self.env)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(sim.simulator.stats().totals.requests == 5)
-            #expect(try Self.report(dir)["dedupe_calls_saved"]?.intValue == 35)
+            let report = try Self.report(dir)
+            #expect(report["dedupe_calls_saved"]?.intValue == 35)
+            // Five answers, each served in 0.1–0.4 s: the bounded histogram's percentiles are
+            // ordered and never below the service time (within its 1 % buckets).
+            let latency = report["latency_seconds"]
+            let p50 = latency?["p50"]?.doubleValue ?? 0, p90 = latency?["p90"]?.doubleValue ?? 0, max = latency?["max"]?.doubleValue ?? 0
+            #expect(p50 >= 0.099 && p50 <= p90 && p90 <= max, "\(latency ?? .null)")
+            #expect(r.stderr.contains("answer latency: p50 "))
             let reader = try CSVReader(try FileByteSource(path: dir.path + "/in.enriched.csv"))
             var n = 0
             while let row = try reader.next() {

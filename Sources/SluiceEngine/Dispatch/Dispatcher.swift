@@ -229,7 +229,7 @@ public final class Dispatcher: Sendable {
             $0.usage += answer.usage
             $0.usageByTier[tier, default: TokenUsage()] += answer.usage
             $0.answersByTier[tier, default: 0] += 1
-            $0.latencies.append(seconds)
+            $0.latency.record(seconds)
             if fellBack { $0.fallbacks += 1 }
         }
         return .answered(answer, attempts: progress.attempts.attempt, wasted: progress.wasted, tier: tier, shared: false)

@@ -18,7 +18,8 @@ public final class RunCounters: Sendable {
         public var usage = TokenUsage()
         public var usageByTier: [ServiceTier: TokenUsage] = [:]
         public var answersByTier: [ServiceTier: Int] = [:]
-        public var latencies: [Double] = []
+        /// Seconds from send to answer, in bounded memory.
+        public var latency = LatencyHistogram()
         /// The adaptive in-flight limit now.
         public var limit = 0
         /// Requests not sent because an identical prompt's answer was shared.

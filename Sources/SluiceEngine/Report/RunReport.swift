@@ -31,9 +31,8 @@ public enum RunReport {
         } else {
             lines.append("cost: \(model) is not in the price table")
         }
-        if !c.latencies.isEmpty {
-            let sorted = c.latencies.sorted()
-            func pct(_ p: Double) -> String { String(format: "%.1f s", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
+        if c.latency.count > 0 {
+            func pct(_ p: Double) -> String { String(format: "%.1f s", c.latency.percentile(p) ?? 0) }
             lines.append("answer latency: p50 \(pct(0.5)) · p90 \(pct(0.9)) · max \(pct(1.0))")
         }
         lines.append("wall time: \(duration(elapsed))")
@@ -54,8 +53,7 @@ public enum RunReport {
                 "cost_usd": cost.map { JSONValue($0) } ?? .null,
             ]
         }
-        let sorted = c.latencies.sorted()
-        func pct(_ p: Double) -> JSONValue { sorted.isEmpty ? .null : JSONValue(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
+        func pct(_ p: Double) -> JSONValue { c.latency.percentile(p).map { JSONValue($0) } ?? .null }
         return [
             "exit_code": JSONValue(Int(exitCode)),
             "model": .string(model), "tier": .string(tier.rawValue),

@@ -71,7 +71,7 @@ let package = Package(
 
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
         .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz"]),
-        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceModel", "SluiceJSON"]),
+        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceModel", "SluiceJournal", "SluiceJSON"]),
         .testTarget(name: "SluiceJournalTests", dependencies: ["SluiceJournal"]),
         .testTarget(name: "SluiceGeminiTests", dependencies: ["SluiceGemini", "SluiceModel", "SluiceJSON"]),
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel", "SluiceJSON"]),

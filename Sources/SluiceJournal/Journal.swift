@@ -159,6 +159,13 @@ public final class Journal {
         public var state: RecordState
         public var answer: String?
         public var error: String?
+
+        public init(number: Int, state: RecordState, answer: String? = nil, error: String? = nil) {
+            self.number = number
+            self.state = state
+            self.answer = answer
+            self.error = error
+        }
     }
 
     /// Streams final outcomes in record order, a page at a time.

@@ -104,12 +104,18 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let (options, gemini) = try makeOptions()
             if dryRun {
-                guard countTokens else { return try await DryRun.run(options, progressInterval: progressInterval) }
-                var counting = gemini
-                counting.api = .generateContent
-                return try await GeminiClient.withClient(counting, connections: 8) { client in
-                    try await DryRun.run(options, client: client, progressInterval: progressInterval)
+                let estimate: DryRun.Estimate
+                if countTokens {
+                    var counting = gemini
+                    counting.api = .generateContent
+                    estimate = try await GeminiClient.withClient(counting, connections: 8) { client in
+                        try await DryRun.run(options, client: client, progressInterval: progressInterval)
+                    }
+                } else {
+                    estimate = try await DryRun.run(options, progressInterval: progressInterval)
                 }
+                FileHandle.standardError.write(Data(DryRunText.render(estimate, options: options).utf8))
+                return ExitStatus.ok
             }
             var logger = Logger(label: "sluice")
             logger.logLevel = verbose ? .debug : .notice
@@ -193,11 +199,9 @@ struct RunCommand: AsyncParsableCommand {
         func outputFormat(for inFormat: RecordFormat) -> RecordFormat {
             self.outputFormat.flatMap(RecordFormat.init(name:)) ?? output.flatMap { $0 == "-" ? nil : RecordFormat.infer(fromPath: $0) } ?? inFormat
         }
-        let outputPath = output ?? (input == "-" ? "-" : EnrichmentJob.defaultOutputPath(for: input, format: outputFormat(for: knownInputFormat ?? .csv)))
-        let journalPath = journal ?? (outputPath != "-" ? outputPath + ".sluice-journal" : input == "-" ? "sluice-stdin.sluice-journal" : input + ".sluice-journal")
-        // Standard input is spooled beside the journal: the merge pass reads the input twice,
-        // and a resumed run compares the new spool's identity with the journal's.
-        let inputPath = input == "-" ? try StdinSpool.spool(to: journalPath + ".input") : input
+        let outputPath = output ?? (input == "-" ? "-" : JobPaths.output(for: input, format: outputFormat(for: knownInputFormat ?? .csv)))
+        let journalPath = journal ?? JobPaths.journal(output: outputPath, input: input)
+        let inputPath = input == "-" ? try StdinSpool.spool(to: JobPaths.stdinSpool(journal: journalPath)) : input
         let inFormat: RecordFormat
         if let knownInputFormat { inFormat = knownInputFormat } else { inFormat = try Self.sniffFormat(inputPath) }
         let outFormat = outputFormat(for: inFormat)

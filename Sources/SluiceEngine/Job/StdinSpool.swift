@@ -1,9 +1,9 @@
 import Foundation
-import SluiceEngine
+
 
 /// Copies standard input to a file so it can be read twice (dispatch pass, merge pass).
-enum StdinSpool {
-    static func spool(to path: String) throws(EngineError) -> String {
+public enum StdinSpool {
+    public static func spool(to path: String) throws(EngineError) -> String {
         guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
             throw EngineError(.failure, "cannot create \(path) to hold standard input")
         }

@@ -11,19 +11,20 @@ final class OutputFile {
     /// The preserving XML writer needs the whole input, records past `--limit` included.
     let needsWholeInput: Bool
 
-    /// `newFields`: the fields the pass adds to each record, in order.
-    init(job: EnrichmentJob, reader: any RecordReader, columns: [String], newFields: [String]) throws(EngineError) {
-        let options = job.options
-        let toStdout = options.outputPath == "-"
+    /// `path` "-" is standard output; `gzip` nil: when the name ends in `.gz`. `newFields`: the
+    /// fields the pass adds to each record, in order.
+    init(path: String, gzip: Bool?, gzipLevel: Int32, deadLetters: String, format: RecordFormat, inputFormat: RecordFormat,
+         reader: any RecordReader, columns: [String], newFields: [String], options: WriterOptions) throws(EngineError) {
+        let toStdout = path == "-"
         do {
-            file = toStdout ? nil : try AtomicFile(path: job.outputPath)
+            file = toStdout ? nil : try AtomicFile(path: path)
             let sink = file?.sink ?? OutputSink.standardOutput()
-            if options.gzipOutput ?? (!toStdout && job.outputPath.hasSuffix(".gz")) { try sink.compress(level: options.gzipLevel) }
-            writer = try job.makeWriter(sink: sink, reader: reader, columns: columns, newFields: newFields)
+            if gzip ?? (!toStdout && path.hasSuffix(".gz")) { try sink.compress(level: gzipLevel) }
+            writer = try format.writer(sink: sink, columns: columns, newFields: newFields, inputFormat: inputFormat, reader: reader, options: options)
         } catch {
             throw EngineError(error)
         }
-        deadLetters = DeadLetterFile(path: job.badRecordsPath)
+        self.deadLetters = DeadLetterFile(path: deadLetters)
         needsWholeInput = writer is XMLDocumentWriter
     }
 

@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import SluiceFormats
+import SluiceModel
+import SluiceJSON
+import SluiceJournal
+
+/// One `sluice run`: pass 1 sends every record without a final answer (journaling each answer
+/// before it counts); pass 2, once all are final, streams the input again and writes it with
+/// the new columns to a temporary file that is renamed into place.
+public final class EnrichmentJob: Sendable {
+    public let options: RunOptions
+    public let counters = RunCounters()
+    public let stop = StopSignal()
+    let logger: Logger
+
+    public init(options: RunOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// How the run ended.
+    public struct Outcome: Sendable {
+        public enum Status: Sendable, Equatable {
+            /// Every record has a final answer; the output is written.
+            case complete
+            /// Written, but some records failed permanently (their error is in the output).
+            case someFailed
+            /// Stopped before the end; the journal holds what was answered.
+            case stopped(StopReason)
+            /// These records ran out of their wait budget and are still pending.
+            case waitBudgetExceeded(records: Int)
+        }
+
+        public var status: Status
+        public var outputPath: String?
+        public var journal: Journal.Summary
+        /// The dead-letter file, when bad records were skipped.
+        public var badRecordsPath: String?
+    }
+
+    var outputPath: String { options.outputPath ?? JobPaths.output(for: options.inputPath, format: options.outputFormat) }
+
+    var badRecordsPath: String {
+        options.badRecordsPath ?? JobPaths.badRecords(output: options.outputPath ?? outputPath, journal: options.journalPath)
+    }
+
+    /// Opens the input (gzip by magic bytes) with the run's reader options. `captureDocument`:
+    /// an XML reader that keeps the document for the preserving writer.
+    func openReader(captureDocument: Bool = false) throws(EngineError) -> any RecordReader {
+        do {
+            let opened = try InputFile.open(path: options.inputPath)
+            if captureDocument, options.inputFormat == .xml {
+                return try XMLRecordReader(opened.source, options: options.reader, captureDocument: true)
+            }
+            return try options.inputFormat.reader(opened.source, options: options.reader)
+        } catch {
+            throw EngineError(error)
+        }
+    }
+
+    func openInput(captureDocument: Bool = false) throws(EngineError) -> RecordInput {
+        RecordInput(reader: try openReader(captureDocument: captureDocument), policy: options.onBadRecord)
+    }
+
+    /// Checks the template and the new columns against the input before any request.
+    func preflight() throws(EngineError) -> (inputColumns: [String], firstRecord: Record?) {
+        let input = try openInput()
+        var first: Record?
+        do {
+            while let entry = try input.next() {
+                if case .record(let record) = entry { first = record; break }
+            }
+        } catch {
+            throw EngineError(error)
+        }
+        let inputColumns = input.reader.columns ?? first?.fields.keys ?? []
+        for warning in input.reader.warnings { FileHandle.standardError.write(Data("sluice: warning: \(warning)\n".utf8)) }
+        if let first {
+            let missing = options.template.missingVariables(in: first)
+            if !missing.isEmpty {
+                throw EngineError(.usage, """
+                    template \(options.template.name) uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which \(options.inputPath) does not have.
+                    Fields in the input: \(inputColumns.joined(separator: ", "))
+                    """)
+            }
+        }
+        let added = options.answerColumns + [options.errorColumn]
+        let clashes = added.filter(inputColumns.contains)
+        if !clashes.isEmpty, !options.overwriteColumns {
+            throw EngineError(.columnClash(clashes), "new column(s) \(clashes.joined(separator: ", ")) already exist in \(options.inputPath)")
+        }
+        return (inputColumns, first)
+    }
+
+    /// What the journal's answers depend on; `identity` is the client's (its API surface).
+    public func fingerprint(identity: [(String, String)]) throws(EngineError) -> JobFingerprint {
+        let inputIdentity: String
+        do { inputIdentity = try InputIdentity.of(path: options.inputPath) } catch { throw EngineError(error) }
+        return JobFingerprint([
+            ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(inputIdentity)"),
+            ("template", StableHash.hex(options.template.source)),
+            ("schema", options.schema.map { StableHash.hex(JSONWriter.string($0)) } ?? "none"),
+            ("system", options.system.map(StableHash.hex) ?? "none"),
+            ("model", options.model),
+            ("tier", options.tier.rawValue),
+        ] + identity + [
+            ("columns", (options.answerColumns + [options.errorColumn]).joined(separator: ",")),
+        ])
+    }
+
+    /// Runs both passes with `client`. Throws only for errors that end the command before any
+    /// answer is at stake.
+    public func run(client: any ModelClient) async throws(EngineError) -> Outcome {
+        let (inputColumns, _) = try preflight()
+        let fingerprint = try fingerprint(identity: client.identity)
+        do {
+            return try await Journal.with(path: options.journalPath, fingerprint: fingerprint, restart: options.restart) { journal in
+                try await run(client: client, journal: journal, inputColumns: inputColumns)
+            }
+        } catch let error as EngineError {
+            throw error
+        } catch let error as JournalError {
+            throw EngineError(error)
+        } catch {
+            throw EngineError(.failure, "\(error)")
+        }
+    }
+
+    func run(client: any ModelClient, journal: Journal, inputColumns: [String]) async throws(EngineError) -> Outcome {
+        let finals: RecordSet
+        do { finals = try journal.finalRecords(retryFailed: options.retryFailed) } catch { throw EngineError(error) }
+        let writer = JournalWriter(journal: journal)
+        let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
+        let pass: any AnswerPass = OnlinePass(options: options, dispatcher: dispatcher, counters: counters, stop: stop, logger: logger)
+        var failure: EngineError?
+        var columns = inputColumns
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await writer.run() }
+                do {
+                    columns = try await pass.run(input: try openInput(), finals: finals, writer: writer, inputColumns: inputColumns)
+                } catch {
+                    writer.close()
+                    throw error
+                }
+                writer.close()
+                try await group.waitForAll()
+            }
+        } catch let error as EngineError {
+            failure = error
+        } catch let error as JournalError {
+            failure = EngineError(error)
+        } catch let error as FormatError {
+            failure = EngineError(error)
+        } catch {
+            failure = EngineError(.failure, "\(error)")
+        }
+        if let failure { throw failure }
+
+        let summary = try Self.journaled { () throws(JournalError) in try journal.summary() }
+        if let reason = stop.current { return Outcome(status: .stopped(reason), journal: summary) }
+        let waited = counters.snapshot.waitBudgetExceeded
+        if waited > 0 { return Outcome(status: .waitBudgetExceeded(records: waited), journal: summary) }
+        let path = try await merge(journal: journal, inputColumns: columns)
+        let final = try Self.journaled { () throws(JournalError) in try journal.summary() }
+        return Outcome(status: final.failed > 0 ? .someFailed : .complete, outputPath: path, journal: final,
+                       badRecordsPath: counters.snapshot.badRecords > 0 ? badRecordsPath : nil)
+    }
+
+    /// A journal call whose error ends the command.
+    static func journaled<T>(_ body: () throws(JournalError) -> T) throws(EngineError) -> T {
+        do { return try body() } catch { throw EngineError(error) }
+    }
+
+    // MARK: - Output
+
+    /// The output file of a pass over `reader`, with `newFields` appended to each record.
+    func makeOutput(path: String, reader: any RecordReader, columns: [String], newFields: [String]) throws(EngineError) -> OutputFile {
+        var writerOptions = WriterOptions()
+        writerOptions.formulaGuard = options.csvFormulaGuard
+        writerOptions.recordElement = options.reader.recordElement
+        return try OutputFile(path: path, gzip: options.gzipOutput, gzipLevel: options.gzipLevel, deadLetters: badRecordsPath,
+                              format: options.outputFormat, inputFormat: options.inputFormat, reader: reader,
+                              columns: columns, newFields: newFields, options: writerOptions)
+    }
+
+    /// Pass 2: streams the input again, joins each record with its journaled outcome and
+    /// writes the output under a temporary name, renamed into place at the end.
+    func merge(journal: Journal, inputColumns: [String]) async throws(EngineError) -> String {
+        let input = try openInput(captureDocument: options.inputFormat == .xml && options.outputFormat == .xml)
+        let answers = AnswerColumns(options: options)
+        var columns = inputColumns
+        for c in answers.names where !columns.contains(c) { columns.append(c) }
+        let output = try makeOutput(path: options.outputPath ?? outputPath, reader: input.reader, columns: columns, newFields: answers.names)
+        var cursor = JournalCursor(journal)
+        let pass = OutputPass(input: input, output: output, limit: options.limit, counters: counters, logger: logger)
+        _ = try await pass.run { record throws(EngineError) in
+            let found = try Self.journaled { () throws(JournalError) in try cursor.outcome(for: record.number) }
+            guard let outcome = found, outcome.state != .inFlight else {
+                throw EngineError(.failure, "internal: record \(record.number) of \(options.inputPath) has no final answer in journal \(options.journalPath); run the same command again")
+            }
+            var fields = record.fields
+            answers.apply(outcome, to: &fields)
+            return fields
+        }
+        try output.commit()
+        return options.outputPath == "-" ? "-" : outputPath
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import SluiceFormats
+import SluiceModel
+
+/// `--dry-run`: renders every prompt and prices the job at flex and at standard without
+/// generating anything. Input tokens are estimated (characters / 4), or counted exactly by the
+/// client when it is given one; output is assumed at `max_output_tokens` (else 256). With an
+/// output path, the output is written with each record's prompt in a `sluice_prompt` column: a
+/// preview of what would be sent (and the read → render → write path the benchmarks time).
+public enum DryRun {
+    public static let promptColumn = "sluice_prompt"
+
+    /// What the dry run found, for the CLI to print.
+    public struct Estimate: Sendable {
+        public var records = 0
+        public var inputTokens = 0
+        /// Whether `inputTokens` was counted by the provider (else estimated).
+        public var counted = false
+        /// Output plus thinking tokens assumed per record.
+        public var outputPerRecord = 256
+        public var flexCost: Double?
+        public var standardCost: Double?
+        public var firstPrompt: String?
+        public var badRecords = 0
+        /// The dead-letter file, when bad records were skipped into it.
+        public var badRecordsPath: String?
+        /// Where the prompts were written, when asked.
+        public var previewPath: String?
+    }
+
+    /// `client`: counts each prompt's tokens exactly (nil: estimate).
+    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10) async throws(EngineError) -> Estimate {
+        let job = EnrichmentJob(options: options, logger: Logger(label: "sluice"))
+        let (inputColumns, _) = try job.preflight()
+        let input = try job.openInput(captureDocument: options.outputPath != nil && options.inputFormat == .xml && options.outputFormat == .xml)
+        let preview = try options.outputPath.map { path throws(EngineError) in
+            try job.makeOutput(path: path, reader: input.reader, columns: inputColumns + [promptColumn], newFields: [promptColumn])
+        }
+        let counters = job.counters
+        counters.update { $0.writingPhase = "dry run, records rendered" }
+        let reporter = ProgressReporter(counters: counters, interval: progressInterval)
+        let progress = Task { await reporter.run() }
+        var estimate = Estimate()
+        estimate.counted = client != nil
+        let systemTokens = options.system.map(TokenEstimate.tokens) ?? 0
+        var pass = OutputPass(input: input, output: preview, limit: options.limit, counters: counters, logger: job.logger)
+        pass.countsBadRecords = true
+        let result: Result<Int, EngineError>
+        do {
+            result = .success(try await pass.run { record throws(EngineError) in
+                let prompt = options.template.render(record)
+                if estimate.firstPrompt == nil { estimate.firstPrompt = prompt }
+                if let client {
+                    switch await client.countTokens(options.request(prompt: prompt)) {
+                    case .success(let n)?: estimate.inputTokens += n
+                    case .failure(let error)?: throw EngineError(.failure, "countTokens for record \(record.number): \(error)")
+                    case nil: throw EngineError(.usage, "this provider cannot count tokens exactly")
+                    }
+                } else {
+                    estimate.inputTokens += TokenEstimate.tokens(prompt) + systemTokens
+                }
+                var fields = record.fields
+                fields[promptColumn] = .string(prompt)
+                return fields
+            })
+        } catch {
+            result = .failure(error)
+        }
+        progress.cancel()
+        await progress.value
+        estimate.records = try result.get()
+        try preview?.commit()
+        estimate.outputPerRecord = options.maxOutputTokens ?? 256
+        let usage = TokenUsage(input: estimate.inputTokens, output: estimate.records * estimate.outputPerRecord)
+        estimate.flexCost = options.prices.cost(model: options.model, tier: .flex, usage: usage)
+        estimate.standardCost = options.prices.cost(model: options.model, tier: .standard, usage: usage)
+        estimate.badRecords = counters.snapshot.badRecords
+        if estimate.badRecords > 0, let preview { estimate.badRecordsPath = preview.deadLetters.path }
+        estimate.previewPath = options.outputPath
+        return estimate
+    }
+}

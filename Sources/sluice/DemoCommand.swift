@@ -43,7 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("sluice demo: simulator on \(running.baseURL) (Flex capacity 6, queue 4: expect some 503 shedding and retries)\n".utf8))
             let template = try PromptTemplate(contentsOf: templatePath)
             var options = RunOptions(inputPath: input, outputPath: output, inputFormat: .csv, outputFormat: .csv, template: template,
-                                     schema: template.settings.schema, column: "answer", model: template.settings.model ?? "gemini-3-flash-preview",
+                                     schema: template.settings.schema, column: "answer", model: template.settings.model ?? ModelOptions.defaultModel,
                                      tier: .flex, prices: GeminiPrices(), journalPath: output + ".sluice-journal")
             options.concurrency = 16
             options.restart = true
@@ -54,17 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
             let job = EnrichmentJob(options: options, logger: Logger(label: "sluice-demo"))
             let reporter = ProgressReporter(counters: job.counters, interval: 1)
             let gemini = GeminiClient.Configuration(baseURL: running.baseURL, apiKey: "sim-test-key", api: .interactions)
-            let outcome = try await GeminiClient.withClient(gemini, connections: options.concurrency) { client in
-                try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
-                    group.addTask { await reporter.run(); return nil }
-                    group.addTask { try await job.run(client: client) }
-                    for try await result in group where result != nil {
-                        group.cancelAll()
-                        return result!
-                    }
-                    fatalError("the job task always returns")
-                }
-            }
+            let outcome = try await JobRunner.run(job, gemini: gemini, reporter: reporter)
             let summary = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((summary + "\n").utf8))
             return ExitStatus.code(for: outcome.status)

@@ -1,0 +1,157 @@
+import ArgumentParser
+import SluiceEngine
+import SluiceFormats
+import SluiceGemini
+import SluiceModel
+
+// The flags of `sluice run`, in the groups `--help` shows; each group checks itself in
+// `validate()`, so a bad value is a usage error (exit 64) before anything is opened.
+
+extension ServiceTier: ExpressibleByArgument {}
+extension GeminiAPI: ExpressibleByArgument {}
+extension RaggedRowPolicy: ExpressibleByArgument {}
+extension InvalidUTF8Policy: ExpressibleByArgument {}
+extension BadRecordPolicy: ExpressibleByArgument {}
+extension RecordFormat: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+}
+
+struct InputOptions: ParsableArguments {
+    @Option(help: "Input format: csv, tsv, jsonl or xml (default: from the extension, else from the content).") var inputFormat: RecordFormat?
+    @Flag(help: "The CSV/TSV input has no header row (fields are column_1, column_2, …).") var noHeader = false
+    @Option(help: "CSV delimiter: comma, tab, semicolon, pipe or one character (default: sniffed from the first 64 KiB).") var delimiter: String?
+    @Option(help: "CSV quote character, or 'none' for files without quoting (default: \").") var quote: String?
+    @Option(help: "Rows with more or fewer fields than the header: fail (a bad record), pad (fill short rows), truncate (pad short, cut long).") var raggedRows = RaggedRowPolicy.fail
+    @Option(help: "Bytes that are not UTF-8: fail (a bad record) or replace (with U+FFFD).") var invalidUtf8 = InvalidUTF8Policy.fail
+    @Option(help: "Largest CSV field, in bytes.") var maxFieldBytes = 1 << 20
+    @Option(help: "Largest record (CSV row, JSON line, XML record), in bytes.") var maxRecordBytes = 8 << 20
+    @Option(help: "Most columns in a CSV header or row.") var maxColumns = 100_000
+    @Option(help: "A record that cannot be read: fail (stop, exit 65, with its position) or skip (to the dead-letter file; every good record is still enriched).") var onBadRecord = BadRecordPolicy.fail
+    @Option(help: "Dead-letter file for --on-bad-record skip (default: OUTPUT.bad-records.jsonl).") var badRecords: String?
+    @Option(help: "XML: the element that is one record (default: the repeated child of the root); also the record element of XML written from other formats.") var recordElement: String?
+    @Flag(help: "XML: expand entities declared in the DOCTYPE (refused by default; external entities are never loaded).") var xmlEntities = false
+
+    static let namedDelimiters: [String: UInt8] = ["comma": 0x2C, "tab": 0x09, "\\t": 0x09, "semicolon": 0x3B, "pipe": 0x7C]
+
+    func validate() throws {
+        guard maxFieldBytes > 0, maxRecordBytes > 0 else { throw ValidationError("--max-field-bytes and --max-record-bytes must be positive") }
+        guard maxColumns > 0 else { throw ValidationError("--max-columns must be positive") }
+        _ = try dialect()
+    }
+
+    /// The CSV dialect the flags fix (nil: sniff).
+    func dialect() throws(ValidationError) -> CSVDialect? {
+        guard delimiter != nil || quote != nil else { return nil }
+        var dialect = CSVDialect(hasHeader: !noHeader)
+        if let delimiter {
+            if let byte = Self.namedDelimiters[delimiter.lowercased()] {
+                dialect.delimiter = byte
+            } else if delimiter.utf8.count == 1, let byte = delimiter.utf8.first, byte != 0x0A, byte != 0x0D, byte != 0x22 {
+                dialect.delimiter = byte
+            } else {
+                throw ValidationError("--delimiter \(delimiter): expected comma, tab, semicolon, pipe or one ASCII character")
+            }
+        }
+        if let quote {
+            if quote.lowercased() == "none" {
+                dialect.quote = nil
+            } else if quote.utf8.count == 1, let byte = quote.utf8.first, byte != dialect.delimiter {
+                dialect.quote = byte
+            } else {
+                throw ValidationError("--quote \(quote): expected one ASCII character other than the delimiter, or none")
+            }
+        }
+        return dialect
+    }
+
+    var reader: ReaderOptions {
+        var r = ReaderOptions()
+        r.hasHeader = !noHeader
+        r.dialect = try? dialect()
+        r.raggedRows = raggedRows
+        r.invalidUTF8 = invalidUtf8
+        r.limits.maxFieldBytes = maxFieldBytes
+        r.limits.maxRecordBytes = maxRecordBytes
+        r.limits.maxColumns = maxColumns
+        r.recordElement = recordElement
+        r.allowEntities = xmlEntities
+        return r
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Output file; '-' for standard output. Default: INPUT.enriched.EXT beside the input.") var output: String?
+    @Option(help: "Output format: csv, tsv, jsonl or xml (default: from the output's extension, else the input's format).") var outputFormat: RecordFormat?
+    @Option(help: "Answer column for plain-text answers (default: the template's file name).") var column: String?
+    @Option(help: "Column that explains failed records.") var errorColumn = "sluice_error"
+    @Flag(help: "Allow new columns to replace input columns of the same name.") var overwriteColumns = false
+    @Flag(help: "Compress the output with gzip (implied by an output name ending in .gz).") var gzip = false
+    @Option(help: "gzip level of the output, 1 (fast, default) to 9 (small).") var gzipLevel: Int32 = 1
+    @Flag(help: "CSV/TSV output: prefix ' to cells starting with = + - @ tab or CR, so a spreadsheet does not run them as formulas (off by default: it changes the data).") var csvFormulaGuard = false
+    @Option(help: "Write a JSON report (tokens and cost per tier billed, retries, dedupe, latency percentiles) to this file.") var report: String?
+
+    func validate() throws {
+        guard (1...9).contains(gzipLevel) else { throw ValidationError("--gzip-level must be 1 to 9") }
+    }
+}
+
+struct ModelOptions: ParsableArguments {
+    @Option(help: "JSON Schema file for structured answers (one column per top-level property).") var schema: String?
+    @Option(help: "Model (default: template front matter, else \(ModelOptions.defaultModel)).") var model: String?
+    @Option(help: "Service tier: flex (half price, default), standard or priority.") var tier: ServiceTier?
+    @Option(help: "API surface: interactions (default) or generate-content.") var api: GeminiAPI?
+    @Option(help: "Base URL of the Gemini API (or a simulator).") var endpoint: String?
+
+    static let defaultModel = "gemini-3-flash-preview"
+    static let defaultEndpoint = "https://generativelanguage.googleapis.com"
+}
+
+struct DispatchOptions: ParsableArguments {
+    @Option(help: "Most requests in flight (Flex answers take minutes: keep this wide).") var concurrency = 256
+    @Option(help: "Attempts per record before it fails.") var maxAttempts = 10
+    @Option(help: "First retry delay in seconds (doubles each attempt, full jitter).") var retryBaseDelay = 2.0
+    @Option(help: "Longest retry delay in seconds.") var retryMaxDelay = 120.0
+    @Option(help: "Seconds one request may take, body included (Flex: up to 15 minutes).") var requestTimeout = 1200.0
+    @Option(help: "Most seconds one record may spend retrying; past it the record stays pending (exit 75) or falls back.") var maxWait: Double?
+    @Option(help: "Opt-in fallback tier for records Flex keeps shedding: standard (full price; counted in the summary).") var fallback: ServiceTier?
+    @Option(help: "Shed attempts before a record falls back (with --fallback).") var fallbackAfter = 3
+    @Option(help: "Client-side requests per minute (shared by all requests).") var rpm: Int?
+    @Option(help: "Client-side input tokens per minute (estimated before sending, corrected from usage).") var tpm: Int?
+    @Option(help: "Retries may be at most this fraction of the last minute's requests.") var retryBudget = 0.5
+    @Option(help: "Floor of the adaptive in-flight limit (its ceiling is --concurrency).") var minConcurrency = 4
+    @Option(help: "Stop (resumably, exit 75) before spending more than this many USD.") var maxCost: Double?
+    @Flag(help: "Send identical prompts separately instead of sharing one answer.") var noDedupe = false
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+    }
+
+    /// The dispatcher's policy; `tier` is the job's tier (a fallback must differ from it).
+    func policy(tier: ServiceTier) throws(ValidationError) -> DispatchPolicy {
+        var p = DispatchPolicy()
+        p.maxWait = maxWait
+        if let fallback {
+            guard fallback != tier else { throw ValidationError("--fallback \(fallback.rawValue): expected a tier other than --tier (standard or priority)") }
+            p.fallbackTier = fallback
+        }
+        p.fallbackAfterShed = fallbackAfter
+        p.requestsPerMinute = rpm
+        p.tokensPerMinute = tpm
+        p.retryBudgetRatio = retryBudget
+        p.minConcurrency = minConcurrency
+        p.maxCost = maxCost
+        p.dedupe = !noDedupe
+        p.retry.maxAttempts = maxAttempts
+        p.retry.baseDelay = retryBaseDelay
+        p.retry.maxDelay = retryMaxDelay
+        return p
+    }
+}
+
+struct JournalOptions: ParsableArguments {
+    @Option(help: "Journal path (default: OUTPUT.sluice-journal).") var journal: String?
+    @Flag(help: "Discard the journal and start over.") var restart = false
+    @Flag(help: "Send records that failed permanently in an earlier run again.") var retryFailed = false
+}

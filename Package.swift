@@ -69,6 +69,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        /// Helpers the test suites share (running commands off the cooperative pool).
+        .target(name: "SluiceTestSupport", path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
         .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz"]),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceModel", "SluiceJournal", "SluiceJSON"]),
@@ -76,9 +78,9 @@ let package = Package(
         .testTarget(name: "SluiceGeminiTests", dependencies: ["SluiceGemini", "SluiceModel", "SluiceJSON"]),
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel", "SluiceJSON"]),
         /// Runs the built `sluice` binary against the in-process simulator.
-        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceJournal", "SluiceFormats", "SluiceJSON"]),
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceJournal", "SluiceFormats", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSimulatorTests", dependencies: [
-            "SluiceSimulator", "SluiceJSON",
+            "SluiceSimulator", "SluiceJSON", "SluiceTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),

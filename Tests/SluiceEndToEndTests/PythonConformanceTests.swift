@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestSupport
 import Testing
 
 /// Issue 10's conformance check as a property test: files written by Python's csv, json and
@@ -12,11 +13,9 @@ struct PythonConformanceTests {
 
     @Test func pythonWrittenFilesReadAndWriteBackAsPythonReadsThem() async throws {
         let cases = ProcessInfo.processInfo.environment["SLUICE_CONFORMANCE_CASES"] ?? "150"
-        let log = NSTemporaryDirectory() + "sluice-conformance-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let status = try await Self.run(["python3", Self.script, "--sluice", SluiceProcess.binary, "--cases", cases, "--seconds", "900"], log: log)
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(status == 0, "\(output.suffix(6000))")
+        let result = try await Subprocess.run(["python3", Self.script, "--sluice", SluiceProcess.binary, "--cases", cases, "--seconds", "900"])
+        let output = result.stdout + result.stderr
+        #expect(result.status == 0, "\(output.suffix(6000))")
         // The summary proves cases of every format ran (a script that ran nothing cannot pass).
         let summary = output.split(separator: "\n").first { $0.hasPrefix("conformance: ") && $0.contains("read and written exactly") } ?? ""
         for format in ["csv", "jsonl", "xml"] {
@@ -24,28 +23,5 @@ struct PythonConformanceTests {
             #expect(count >= 25, "too few \(format) cases: \(summary)")
         }
         print(output.split(separator: "\n").filter { $0.hasPrefix("conformance: ") }.joined(separator: "\n"))
-    }
-
-    /// Runs on its own thread (the simulator-free script needs no cooperative threads, but the
-    /// other suites' simulators do), output to a file so no pipe can fill.
-    static func run(_ arguments: [String], log: String) async throws -> Int32 {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                do {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = arguments
-                    _ = FileManager.default.createFile(atPath: log, contents: nil)
-                    let handle = FileHandle(forWritingAtPath: log)
-                    process.standardOutput = handle
-                    process.standardError = handle
-                    try process.run()
-                    process.waitUntilExit()
-                    continuation.resume(returning: process.terminationStatus)
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
-        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceJSON
 import SluiceSimulator
+import SluiceTestSupport
 import Testing
 
 /// Google's official Python SDK (google-genai) against the simulator: proof that it speaks the

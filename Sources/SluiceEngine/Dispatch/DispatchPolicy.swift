@@ -14,7 +14,7 @@ public struct DispatchPolicy: Sendable, Equatable {
     /// Retries at most this fraction of the last minute's requests (plus `retryBudgetMinimum`).
     public var retryBudgetRatio = 0.5
     public var retryBudgetMinimum = 20
-    /// Floor of the adaptive in-flight limit; its ceiling is `--concurrency`.
+    /// Floor of the adaptive in-flight limit; its ceiling is the job's concurrency.
     public var minConcurrency = 4
     /// Seconds within which further overload signals count as the same event: about the round
     /// trip of a shed request (503s come back fast even when answers take minutes).

@@ -22,7 +22,7 @@ public enum JobPaths {
     /// a resumed run compares the new spool's identity with the journal's.
     public static func stdinSpool(journal: String) -> String { journal + ".input" }
 
-    /// The dead-letter file of `--on-bad-record skip`: beside the output (or the journal).
+    /// The dead-letter file of the `skip` bad-record policy: beside the output (or the journal).
     public static func badRecords(output: String, journal: String) -> String {
         (output == "-" ? journal : output) + ".bad-records.jsonl"
     }

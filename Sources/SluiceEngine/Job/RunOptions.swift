@@ -22,7 +22,7 @@ public struct RunOptions: Sendable {
     public var restart = false
     public var retryFailed = false
     public var dryRun = false
-    /// With `dryRun`: ask `:countTokens` for each prompt instead of estimating.
+    /// With `dryRun`: have the provider count each prompt's tokens instead of estimating.
     public var countTokens = false
     public var limit: Int?
     public var overwriteColumns = false
@@ -31,7 +31,7 @@ public struct RunOptions: Sendable {
     /// Dialect, header, size caps and policies of the input reader.
     public var reader = ReaderOptions()
     public var onBadRecord = BadRecordPolicy.fail
-    /// Dead-letter file for `--on-bad-record skip`; nil: `OUTPUT.bad-records.jsonl` (beside the
+    /// Dead-letter file of the `skip` bad-record policy; nil: `OUTPUT.bad-records.jsonl` (beside the
     /// journal when the output is standard output).
     public var badRecordsPath: String?
     /// nil: gzip when the output's name ends in `.gz`.

@@ -1,7 +1,7 @@
 import SluiceJournal
 
 /// A way to get an answer for every record the journal has none for: online requests today
-/// (`OnlinePass`); Gemini Batch, shards, later. A pass journals each answer through the writer
+/// (`OnlinePass`); a provider's batch API, shards, later. A pass journals each answer through the writer
 /// before it counts; the output pass then joins the journal with the input, whichever pass ran.
 protocol AnswerPass: Sendable {
     /// Answers the records of `input` not in `finals`. Returns the input's field names: the

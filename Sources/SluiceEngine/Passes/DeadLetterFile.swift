@@ -1,7 +1,7 @@
 import SluiceFormats
 import SluiceJSON
 
-/// Bad records skipped by `--on-bad-record skip`, as JSON Lines: record number, line, byte
+/// Bad records skipped by the `skip` bad-record policy, as JSON Lines: record number, line, byte
 /// offset, error code, message and the record's text as read. Created on the first bad record
 /// and committed atomically with the output.
 final class DeadLetterFile {

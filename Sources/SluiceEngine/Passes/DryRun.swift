@@ -3,7 +3,7 @@ import Logging
 import SluiceFormats
 import SluiceModel
 
-/// `--dry-run`: renders every prompt and prices the job at flex and at standard without
+/// A dry run: renders every prompt and prices the job at flex and at standard without
 /// generating anything. Input tokens are estimated (characters / 4), or counted exactly by the
 /// client when it is given one; output is assumed at `max_output_tokens` (else 256). With an
 /// output path, the output is written with each record's prompt in a `sluice_prompt` column: a

@@ -8,7 +8,7 @@ final class OutputFile {
     let file: AtomicFile?
     let writer: any RecordWriter
     let deadLetters: DeadLetterFile
-    /// The preserving XML writer needs the whole input, records past `--limit` included.
+    /// The preserving XML writer needs the whole input, records past the limit included.
     let needsWholeInput: Bool
 
     /// `path` "-" is standard output; `gzip` nil: when the name ends in `.gz`. `newFields`: the

@@ -1,6 +1,6 @@
 import SluiceFormats
 
-/// What `--on-bad-record` does with a record the reader cannot read.
+/// What the bad-record policy does with a record the reader cannot read.
 public enum BadRecordPolicy: String, Sendable, CaseIterable {
     /// Stop with exit 65 and the record's position (default).
     case fail

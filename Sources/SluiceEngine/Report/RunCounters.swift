@@ -8,7 +8,7 @@ public final class RunCounters: Sendable {
         public var alreadyDone = 0
         public var done = 0
         public var failed = 0
-        /// Bad records skipped by `--on-bad-record skip` (in the dead-letter file).
+        /// Bad records skipped by the `skip` bad-record policy (in the dead-letter file).
         public var badRecords = 0
         public var inFlight = 0
         public var requests = 0

@@ -40,7 +40,7 @@ public enum RunReport {
         return lines.map { "sluice: " + $0 }.joined(separator: "\n")
     }
 
-    /// The `--report` document: counts, tokens and cost per tier billed, latency percentiles.
+    /// The JSON report: counts, tokens and cost per tier billed, latency percentiles.
     public static func json(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, exitCode: Int32, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> JSONValue {
         var byTier = JSONObject()
         var total = 0.0

@@ -51,26 +51,33 @@ public final class Dispatcher: Sendable {
     }
 
     let client: any ModelClient
-    let options: RunOptions
+    /// Every request of the job but its prompt (model, system, schema, tier, generation settings).
+    let prototype: GenerationRequest
+    let prices: any PriceBook
     let policy: DispatchPolicy
+    /// Characters of the system instruction, added to every prompt's token estimate.
+    private let systemCharacters: Int
     let counters: RunCounters
     let stop: StopSignal
     let logger: Logger
     private let state: Mutex<State>
     private let started = ContinuousClock.now
 
-    init(client: any ModelClient, options: RunOptions, counters: RunCounters, stop: StopSignal, logger: Logger) {
+    /// `concurrency`: the ceiling of the adaptive in-flight limit.
+    init(client: any ModelClient, prototype: GenerationRequest, policy: DispatchPolicy, concurrency: Int, prices: any PriceBook,
+         counters: RunCounters, stop: StopSignal, logger: Logger) {
         self.client = client
-        self.options = options
-        self.policy = options.dispatch
+        self.prototype = prototype
+        self.prices = prices
+        self.policy = policy
+        systemCharacters = prototype.system.map(TokenEstimate.characters) ?? 0
         self.counters = counters
         self.stop = stop
         self.logger = logger
-        let limit = AdaptiveLimit(floor: min(options.dispatch.minConcurrency, options.concurrency), ceiling: options.concurrency,
-                                  window: options.dispatch.overloadWindow)
+        let limit = AdaptiveLimit(floor: min(policy.minConcurrency, concurrency), ceiling: concurrency, window: policy.overloadWindow)
         state = Mutex(State(limit: limit, minLimitSeen: limit.current,
-                            rates: RateBudget(requestsPerMinute: options.dispatch.requestsPerMinute, tokensPerMinute: options.dispatch.tokensPerMinute),
-                            retries: RetryBudget(ratio: options.dispatch.retryBudgetRatio, minimum: options.dispatch.retryBudgetMinimum)))
+                            rates: RateBudget(requestsPerMinute: policy.requestsPerMinute, tokensPerMinute: policy.tokensPerMinute),
+                            retries: RetryBudget(ratio: policy.retryBudgetRatio, minimum: policy.retryBudgetMinimum)))
         counters.update { $0.limit = limit.current }
     }
 
@@ -166,9 +173,10 @@ public final class Dispatcher: Sendable {
 
     /// The attempt loop for one request.
     func attempts(prompt: String) async -> Resolution {
-        let request = options.request(prompt: prompt)
+        var request = prototype
+        request.prompt = prompt
         var progress = Progress(request: request,
-                                estimate: (TokenEstimate.characters(prompt) + (options.system.map(TokenEstimate.characters) ?? 0) + 3) / 4,
+                                estimate: (TokenEstimate.characters(prompt) + systemCharacters + 3) / 4,
                                 attempts: RecordAttempts(policy: policy, tier: request.tier, now: now))
         while true {
             await acquirePermit()
@@ -209,7 +217,7 @@ public final class Dispatcher: Sendable {
 
     func answered(_ answer: GenerationResult, _ progress: Progress, reservedCost cost: Double) -> Resolution {
         let tier = answer.servedTier ?? progress.request.tier
-        let actual = options.prices.cost(model: options.model, tier: tier, usage: answer.usage) ?? 0
+        let actual = prices.cost(model: prototype.model, tier: tier, usage: answer.usage) ?? 0
         let estimate = progress.estimate
         let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.limit.onAnswer()
@@ -223,7 +231,7 @@ public final class Dispatcher: Sendable {
         for w in grown { w.resume() }
         let seconds = (ContinuousClock.now - progress.sent).seconds
         let limitNow = currentLimit
-        let fellBack = progress.request.tier != options.tier
+        let fellBack = progress.request.tier != prototype.tier
         counters.update {
             $0.limit = limitNow
             $0.usage += answer.usage
@@ -239,7 +247,7 @@ public final class Dispatcher: Sendable {
         let used = error.usage ?? TokenUsage()
         progress.wasted += used
         let tier = progress.request.tier
-        let usedCost = options.prices.cost(model: options.model, tier: tier, usage: used) ?? 0
+        let usedCost = prices.cost(model: prototype.model, tier: tier, usage: used) ?? 0
         let sent = progress.sent
         let decreased = state.withLock { s -> Bool in
             s.reserved -= cost
@@ -327,7 +335,7 @@ public final class Dispatcher: Sendable {
     func reservedCost(tokens: Int, tier: ServiceTier) -> Double {
         guard policy.maxCost != nil else { return 0 }
         let output = state.withLock { $0.averageOutput }
-        return options.prices.cost(model: options.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
+        return prices.cost(model: prototype.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
     }
 
     /// The lowest the adaptive limit went.

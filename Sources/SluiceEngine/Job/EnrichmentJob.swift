@@ -131,7 +131,8 @@ public final class EnrichmentJob: Sendable {
         let finals: RecordSet
         do { finals = try journal.finalRecords(retryFailed: options.retryFailed) } catch { throw EngineError(error) }
         let writer = JournalWriter(journal: journal)
-        let dispatcher = Dispatcher(client: client, options: options, counters: counters, stop: stop, logger: logger)
+        let dispatcher = Dispatcher(client: client, prototype: options.request(prompt: ""), policy: options.dispatch, concurrency: options.concurrency,
+                                    prices: options.prices, counters: counters, stop: stop, logger: logger)
         let pass: any AnswerPass = OnlinePass(options: options, dispatcher: dispatcher, counters: counters, stop: stop, logger: logger)
         var failure: EngineError?
         var columns = inputColumns

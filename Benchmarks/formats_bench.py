@@ -131,13 +131,16 @@ def python_timed(fn, *args):
 
 
 def main():
+    global BIN
     p = argparse.ArgumentParser()
     p.add_argument("--records", type=int, default=1_000_000)
+    p.add_argument("--bin", default=BIN, help="the sluice binary (default: .build/release/sluice)")
     p.add_argument("--dir", default="/tmp/sluice-formats-bench")
     p.add_argument("--memory", default="", help="record counts for the peak-RSS series (CSV)")
     p.add_argument("--memory-only", action="store_true", help="only the peak-RSS series")
     p.add_argument("--wide", type=int, default=100_000, help="rows of ~1 KB for the byte-throughput table (0: skip)")
     args = p.parse_args()
+    BIN = os.path.abspath(args.bin)
     os.makedirs(args.dir, exist_ok=True)
     template = os.path.join(args.dir, "t.md")
     with open(template, "w") as f:

@@ -4,6 +4,7 @@ import SluiceFormats
 import SluiceJSON
 import SluiceJournal
 import SluiceSimulator
+import SluiceTestSupport
 import Testing
 
 /// SIGKILL at random moments, again and again, then the same command: nothing lost, nothing

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceTestSupport
 import Testing
 
 /// The bounded latency record behind the summary's and report's percentiles.
@@ -9,7 +10,7 @@ struct LatencyHistogramTests {
     /// Flex-like spreads: within the 1 % bucket width; min and max exact.
     @Test(arguments: [1, 2, 7, 100, 5_000, 200_000])
     func percentilesMatchTheSortedSamplesWithinOnePercent(samples: Int) {
-        var rng = SplitMix(seed: UInt64(samples))
+        var rng = SeededRandom(seed: UInt64(samples))
         var histogram = LatencyHistogram()
         var values: [Double] = []
         for _ in 0..<samples {
@@ -32,18 +33,5 @@ struct LatencyHistogramTests {
 
     @Test func emptyHasNoPercentiles() {
         #expect(LatencyHistogram().percentile(0.5) == nil)
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
     }
 }

@@ -189,6 +189,8 @@ public final class Journal {
         public var outputTokens = 0
         public var thoughtTokens = 0
         public var attempts = 0
+
+        public init() {}
     }
 
     public func summary() throws(JournalError) -> Summary { try JournalReader(db: db).summary() }

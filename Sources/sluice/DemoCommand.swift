@@ -55,8 +55,8 @@ struct DemoCommand: AsyncParsableCommand {
             let reporter = ProgressReporter(counters: job.counters, interval: 1)
             let gemini = GeminiClient.Configuration(baseURL: running.baseURL, apiKey: "sim-test-key", api: .interactions)
             let outcome = try await JobRunner.run(job, gemini: gemini, reporter: reporter)
-            let summary = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
-            FileHandle.standardError.write(Data((summary + "\n").utf8))
+            let summary = RunSummary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
+            FileHandle.standardError.write(Data((RunReport.text(summary) + "\n").utf8))
             return ExitStatus.code(for: outcome.status)
         }
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""

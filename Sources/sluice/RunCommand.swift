@@ -86,10 +86,11 @@ struct RunCommand: AsyncParsableCommand {
             let interrupts = InterruptHandler(stop: job.stop, gracePeriod: gracePeriod)
             defer { withExtendedLifetime(interrupts) {} }
             let outcome = try await JobRunner.run(job, gemini: gemini, reporter: reporter)
-            let text = RunReport.summary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
+            let summary = RunSummary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
+            let text = RunReport.text(summary)
             FileHandle.standardError.write(Data((text + "\n").utf8))
             if let report = outputOptions.report {
-                let json = RunReport.json(job.counters.snapshot, outcome: outcome, exitCode: ExitStatus.code(for: outcome.status), model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
+                let json = RunReport.json(summary, exitCode: ExitStatus.code(for: outcome.status))
                 do {
                     try Data((JSONWriter.string(json) + "\n").utf8).write(to: URL(fileURLWithPath: report))
                 } catch {

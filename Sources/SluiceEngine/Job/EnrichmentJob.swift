@@ -37,6 +37,13 @@ public final class EnrichmentJob: Sendable {
         public var journal: Journal.Summary
         /// The dead-letter file, when bad records were skipped.
         public var badRecordsPath: String?
+
+        public init(status: Status, outputPath: String? = nil, journal: Journal.Summary, badRecordsPath: String? = nil) {
+            self.status = status
+            self.outputPath = outputPath
+            self.journal = journal
+            self.badRecordsPath = badRecordsPath
+        }
     }
 
     var outputPath: String { options.outputPath ?? JobPaths.output(for: options.inputPath, format: options.outputFormat) }

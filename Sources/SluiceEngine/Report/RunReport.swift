@@ -2,78 +2,68 @@ import Foundation
 import SluiceModel
 import SluiceJSON
 
-/// The human summary printed when a run ends: records, tokens, cost at the tier billed, time.
+/// Renders a run: the summary lines and the JSON report (both from one `RunSummary`), the
+/// progress line, money and durations.
 public enum RunReport {
-    public static func summary(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> String {
-        let j = outcome.journal
+    /// The lines printed when a run ends.
+    public static func text(_ s: RunSummary) -> String {
+        let c = s.counters
+        let j = s.journal
         var lines: [String] = []
         var records = "records: \(j.done) enriched, \(j.failed) failed"
         if c.alreadyDone > 0 { records += " (\(c.alreadyDone) already journaled, not sent again)" }
-        if c.badRecords > 0 { records += "; \(c.badRecords) bad record(s) skipped\(outcome.badRecordsPath.map { ", listed in \($0)" } ?? "")" }
+        if c.badRecords > 0 { records += "; \(c.badRecords) bad record(s) skipped\(s.badRecordsPath.map { ", listed in \($0)" } ?? "")" }
         lines.append(records)
         lines.append("requests this run: \(c.requests) (\(c.retries) retries: \(c.shed) shed, \(c.rateLimited) rate-limited)\(c.dedupeSaved > 0 ? "; \(c.dedupeSaved) calls saved by sharing identical prompts" : "")")
         if c.fallbacks > 0 { lines.append("fallback: \(c.fallbacks) record(s) answered at a fallback tier after Flex shed them (billed at that tier's price)") }
         let u = c.usage
         lines.append("tokens this run: \(u.input) in · \(u.output) out · \(u.thought) thinking")
-        var billed: [String] = []
-        var total = 0.0
-        var known = true
-        for (servedTier, usage) in c.usageByTier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            if let cost = prices.cost(model: model, tier: servedTier, usage: usage) {
-                total += cost
-                billed.append("\(servedTier.rawValue) \(dollars(cost))")
-            } else {
-                known = false
-            }
-        }
-        if known, let standard = prices.cost(model: model, tier: .standard, usage: u) {
-            lines.append("cost this run: \(dollars(total))\(billed.isEmpty ? "" : " (\(billed.joined(separator: ", ")))"); at standard price: \(dollars(standard))")
+        if s.costKnown, let standard = s.costAtStandard {
+            let billed = s.bills.compactMap { b in b.cost.map { "\(b.tier.rawValue) \(dollars($0))" } }
+            lines.append("cost this run: \(dollars(s.cost))\(billed.isEmpty ? "" : " (\(billed.joined(separator: ", ")))"); at standard price: \(dollars(standard))")
         } else {
-            lines.append("cost: \(model) is not in the price table")
+            lines.append("cost: \(s.model) is not in the price table")
         }
-        if c.latency.count > 0 {
-            func pct(_ p: Double) -> String { String(format: "%.1f s", c.latency.percentile(p) ?? 0) }
-            lines.append("answer latency: p50 \(pct(0.5)) · p90 \(pct(0.9)) · max \(pct(1.0))")
+        if let p50 = s.latencyP50, let p90 = s.latencyP90, let max = s.latencyMax {
+            lines.append(String(format: "answer latency: p50 %.1f s · p90 %.1f s · max %.1f s", p50, p90, max))
         }
-        lines.append("wall time: \(duration(elapsed))")
-        if let path = outcome.outputPath { lines.append("output: \(path == "-" ? "standard output" : path)") }
+        lines.append("wall time: \(duration(s.elapsed))")
+        if let path = s.outputPath { lines.append("output: \(path == "-" ? "standard output" : path)") }
         return lines.map { "sluice: " + $0 }.joined(separator: "\n")
     }
 
     /// The JSON report: counts, tokens and cost per tier billed, latency percentiles.
-    public static func json(_ c: RunCounters.Snapshot, outcome: EnrichmentJob.Outcome, exitCode: Int32, model: String, tier: ServiceTier, prices: any PriceBook, elapsed: Double) -> JSONValue {
+    public static func json(_ s: RunSummary, exitCode: Int32) -> JSONValue {
+        let c = s.counters
         var byTier = JSONObject()
-        var total = 0.0
-        for (servedTier, usage) in c.usageByTier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            let cost = prices.cost(model: model, tier: servedTier, usage: usage)
-            total += cost ?? 0
-            byTier[servedTier.rawValue] = [
-                "answers": JSONValue(c.answersByTier[servedTier] ?? 0), "input_tokens": JSONValue(usage.input),
-                "output_tokens": JSONValue(usage.output), "thought_tokens": JSONValue(usage.thought),
-                "cost_usd": cost.map { JSONValue($0) } ?? .null,
+        for b in s.bills {
+            byTier[b.tier.rawValue] = [
+                "answers": JSONValue(b.answers), "input_tokens": JSONValue(b.usage.input),
+                "output_tokens": JSONValue(b.usage.output), "thought_tokens": JSONValue(b.usage.thought),
+                "cost_usd": b.cost.map { JSONValue($0) } ?? .null,
             ]
         }
-        func pct(_ p: Double) -> JSONValue { c.latency.percentile(p).map { JSONValue($0) } ?? .null }
+        func number(_ x: Double?) -> JSONValue { x.map { JSONValue($0) } ?? .null }
         return [
             "exit_code": JSONValue(Int(exitCode)),
-            "model": .string(model), "tier": .string(tier.rawValue),
+            "model": .string(s.model), "tier": .string(s.tier.rawValue),
             "records": [
-                "done": JSONValue(outcome.journal.done), "failed": JSONValue(outcome.journal.failed),
-                "already_journaled": JSONValue(c.alreadyDone), "pending": JSONValue(outcome.journal.inFlight),
+                "done": JSONValue(s.journal.done), "failed": JSONValue(s.journal.failed),
+                "already_journaled": JSONValue(c.alreadyDone), "pending": JSONValue(s.journal.inFlight),
                 "bad_skipped": JSONValue(c.badRecords),
             ],
-            "bad_records_file": outcome.badRecordsPath.map(JSONValue.string) ?? .null,
+            "bad_records_file": s.badRecordsPath.map(JSONValue.string) ?? .null,
             "requests": JSONValue(c.requests), "retries": JSONValue(c.retries), "shed": JSONValue(c.shed),
             "rate_limited": JSONValue(c.rateLimited), "dedupe_calls_saved": JSONValue(c.dedupeSaved),
             "fallback_answers": JSONValue(c.fallbacks), "wait_budget_exceeded": JSONValue(c.waitBudgetExceeded),
             "tokens": ["input": JSONValue(c.usage.input), "output": JSONValue(c.usage.output), "thought": JSONValue(c.usage.thought)],
             "by_tier": .object(byTier),
-            "cost_usd": JSONValue(total),
-            "cost_at_standard_usd": prices.cost(model: model, tier: .standard, usage: c.usage).map { JSONValue($0) } ?? .null,
-            "latency_seconds": ["p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)],
+            "cost_usd": JSONValue(s.cost),
+            "cost_at_standard_usd": number(s.costAtStandard),
+            "latency_seconds": ["p50": number(s.latencyP50), "p90": number(s.latencyP90), "p99": number(s.latencyP99), "max": number(s.latencyMax)],
             "final_concurrency_limit": JSONValue(c.limit),
-            "wall_seconds": JSONValue(elapsed),
-            "output": outcome.outputPath.map { .string($0) } ?? .null,
+            "wall_seconds": JSONValue(s.elapsed),
+            "output": s.outputPath.map { .string($0) } ?? .null,
         ]
     }
 

@@ -124,3 +124,25 @@ struct GzipTests {
         #expect(rows[299].fields["name"] == "name 300")
     }
 }
+
+/// The scoped atomic file: in place when the body returns, gone when it throws.
+@Suite("Atomic file")
+struct AtomicFileTests {
+    struct Boom: Error {}
+
+    @Test func commitsOnReturnAndRemovesOnThrow() async throws {
+        let dir = TempDir()
+        let path = dir.path + "/out.txt"
+        try await AtomicFile.with(path: path) { file in try file.sink.write(Array("ok\n".utf8)) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "ok\n")
+        let other = dir.path + "/never.txt"
+        await #expect(throws: Boom.self) {
+            try await AtomicFile.with(path: other) { file in
+                try file.sink.write(Array("partial".utf8))
+                throw Boom()
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: other))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.txt"])
+    }
+}

@@ -203,7 +203,8 @@ public final class EnrichmentJob: Sendable {
         let output = try makeOutput(path: options.outputPath ?? outputPath, reader: input.reader, columns: columns, newFields: answers.names)
         var cursor = JournalCursor(journal)
         let pass = OutputPass(input: input, output: output, limit: options.limit, counters: counters, logger: logger)
-        _ = try await pass.run { record throws(EngineError) in
+        do {
+            _ = try await pass.run { record throws(EngineError) in
             let found = try Self.journaled { () throws(JournalError) in try cursor.outcome(for: record.number) }
             guard let outcome = found, outcome.state != .inFlight else {
                 throw EngineError(.failure, "internal: record \(record.number) of \(options.inputPath) has no final answer in journal \(options.journalPath); run the same command again")
@@ -211,8 +212,12 @@ public final class EnrichmentJob: Sendable {
             var fields = record.fields
             answers.apply(outcome, to: &fields)
             return fields
+            }
+            try output.commit()
+        } catch {
+            output.discard()
+            throw error
         }
-        try output.commit()
         return options.outputPath == "-" ? "-" : outputPath
     }
 }

@@ -28,6 +28,8 @@ final class DeadLetterFile {
         ])
     }
 
+    func discard() { file?.discard() }
+
     func commit() throws(FormatError) {
         try writer?.finish()
         try file?.commit()

@@ -69,8 +69,13 @@ public enum DryRun {
         }
         progress.cancel()
         await progress.value
-        estimate.records = try result.get()
-        try preview?.commit()
+        do {
+            estimate.records = try result.get()
+            try preview?.commit()
+        } catch {
+            preview?.discard()
+            throw error
+        }
         estimate.outputPerRecord = options.maxOutputTokens ?? 256
         let usage = TokenUsage(input: estimate.inputTokens, output: estimate.records * estimate.outputPerRecord)
         estimate.flexCost = options.prices.cost(model: options.model, tier: .flex, usage: usage)

@@ -38,6 +38,12 @@ final class OutputFile {
         writer.skip()
     }
 
+    /// Removes what was written (a pass that failed leaves no partial output).
+    func discard() {
+        file?.discard()
+        deadLetters.discard()
+    }
+
     /// Ends the output and the dead-letter file and renames them into place.
     func commit() throws(EngineError) {
         do {

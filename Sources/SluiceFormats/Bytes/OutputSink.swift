@@ -100,6 +100,7 @@ public final class AtomicFile {
     public let temporaryPath: String
     public let sink: OutputSink
     private var committed = false
+    private var discarded = false
 
     public init(path: String) throws(FormatError) {
         self.path = path
@@ -127,5 +128,26 @@ public final class AtomicFile {
         }
     }
 
-    deinit { if !committed { unlink(temporaryPath) } }
+    /// Removes the temporary file: nothing reaches `path`. Idempotent; a no-op once committed.
+    public func discard() {
+        guard !committed, !discarded else { return }
+        discarded = true
+        unlink(temporaryPath)
+    }
+
+    /// A file for the scope of `body`: renamed into place when `body` returns, removed when it
+    /// throws (the deinit is only a backstop).
+    public static func with<T>(path: String, _ body: (AtomicFile) async throws -> T) async throws -> T {
+        let file = try AtomicFile(path: path)
+        do {
+            let result = try await body(file)
+            try file.commit()
+            return result
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
+    deinit { discard() }
 }

@@ -71,17 +71,17 @@ struct RunCommand: AsyncParsableCommand {
                     var counting = gemini
                     counting.api = .generateContent
                     estimate = try await GeminiClient.withClient(counting, connections: 8) { client in
-                        try await DryRun.run(options, client: client, progressInterval: progressInterval)
+                        try await DryRun.run(options, client: client, progressInterval: progressInterval, warn: Self.warn)
                     }
                 } else {
-                    estimate = try await DryRun.run(options, progressInterval: progressInterval)
+                    estimate = try await DryRun.run(options, progressInterval: progressInterval, warn: Self.warn)
                 }
                 FileHandle.standardError.write(Data(DryRunText.render(estimate, options: options).utf8))
                 return ExitStatus.ok
             }
             var logger = Logger(label: "sluice")
             logger.logLevel = verbose ? .debug : .notice
-            let job = EnrichmentJob(options: options, logger: logger)
+            let job = EnrichmentJob(options: options, logger: logger, warn: Self.warn)
             let reporter = ProgressReporter(counters: job.counters, interval: progressInterval)
             let interrupts = InterruptHandler(stop: job.stop, gracePeriod: gracePeriod)
             defer { withExtendedLifetime(interrupts) {} }
@@ -107,6 +107,9 @@ struct RunCommand: AsyncParsableCommand {
             return 1
         }
     }
+
+    /// Input warnings, as the job reports them before any request.
+    static let warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("sluice: warning: \($0)\n".utf8)) }
 
     /// The job's options and the Gemini client's configuration: flags over front matter over defaults.
     func makeOptions() throws(EngineError) -> (RunOptions, GeminiClient.Configuration) {

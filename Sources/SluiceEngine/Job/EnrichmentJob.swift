@@ -14,9 +14,13 @@ public final class EnrichmentJob: Sendable {
     public let stop = StopSignal()
     let logger: Logger
 
-    public init(options: RunOptions, logger: Logger) {
+    /// Where warnings about the input go (the reader's, before any request): the CLI prints them.
+    let warn: @Sendable (String) -> Void
+
+    public init(options: RunOptions, logger: Logger, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.options = options
         self.logger = logger
+        self.warn = warn
     }
 
     /// How the run ended.
@@ -82,10 +86,9 @@ public final class EnrichmentJob: Sendable {
             throw EngineError(error)
         }
         let inputColumns = input.reader.columns ?? first?.fields.keys ?? []
-        for warning in input.reader.warnings { FileHandle.standardError.write(Data("sluice: warning: \(warning)\n".utf8)) }
+        for warning in input.reader.warnings { warn(warning) }
         if let first {
-            let missing = options.template.missingVariables(in: first)
-            if !missing.isEmpty {
+            if case .missing(let missing) = PromptStage(template: options.template).prepare(first) {
                 throw EngineError(.usage, """
                     template \(options.template.name) uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which \(options.inputPath) does not have.
                     Fields in the input: \(inputColumns.joined(separator: ", "))

@@ -30,8 +30,9 @@ public enum DryRun {
     }
 
     /// `client`: counts each prompt's tokens exactly (nil: estimate).
-    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10) async throws(EngineError) -> Estimate {
-        let job = EnrichmentJob(options: options, logger: Logger(label: "sluice"))
+    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10,
+                           warn: @escaping @Sendable (String) -> Void = { _ in }) async throws(EngineError) -> Estimate {
+        let job = EnrichmentJob(options: options, logger: Logger(label: "sluice"), warn: warn)
         let (inputColumns, _) = try job.preflight()
         let input = try job.openInput(captureDocument: options.outputPath != nil && options.inputFormat == .xml && options.outputFormat == .xml)
         let preview = try options.outputPath.map { path throws(EngineError) in

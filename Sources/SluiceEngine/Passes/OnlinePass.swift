@@ -16,6 +16,7 @@ struct OnlinePass: AnswerPass {
     func run(input: RecordInput, finals: RecordSet, writer: JournalWriter, inputColumns: [String]) async throws -> [String] {
         var union = FieldUnion(input.reader.columns ?? inputColumns)
         let collect = input.reader.columns == nil
+        let stage = PromptStage(template: options.template)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             var total = 0
@@ -50,18 +51,18 @@ struct OnlinePass: AnswerPass {
                     try await group.next()
                     running -= 1
                 }
-                let missing = options.template.missingVariables(in: record)
                 let number = record.number
                 let offset = record.byteOffset
-                if !missing.isEmpty {
+                switch stage.prepare(record) {
+                case .missing(let missing):
                     var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
                     update.error = "record \(number) has no \(missing.joined(separator: ", ")) for the template"
                     try await writer.commit(update)
                     counters.update { $0.failed += 1 }
                     continue
+                case .prompt(let prompt, let hash):
+                    group.addTask { try await self.process(number: number, offset: offset, prompt: prompt, hash: hash, writer: writer) }
                 }
-                let prompt = options.template.render(record)
-                group.addTask { try await self.process(number: number, offset: offset, prompt: prompt, writer: writer) }
                 running += 1
             }
             counters.update { $0.total = stop.isSet || badInput != nil ? nil : total }
@@ -73,8 +74,7 @@ struct OnlinePass: AnswerPass {
 
     /// Resolves one record and journals the outcome; a pending record is left for the next run.
     /// The updates are built synchronously: this frame lives while the record waits for Flex.
-    func process(number: Int, offset: Int64, prompt: String, writer: JournalWriter) async throws {
-        let hash = StableHash.hex(prompt)
+    func process(number: Int, offset: Int64, prompt: String, hash: String, writer: JournalWriter) async throws {
         writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
         let resolution = await dispatcher.resolve(prompt: prompt, key: hash)
         guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return }

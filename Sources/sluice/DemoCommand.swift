@@ -42,20 +42,21 @@ struct DemoCommand: AsyncParsableCommand {
         let code = try await SimulatorServer.withRunning(sim) { running -> Int32 in
             FileHandle.standardError.write(Data("sluice demo: simulator on \(running.baseURL) (Flex capacity 6, queue 4: expect some 503 shedding and retries)\n".utf8))
             let template = try PromptTemplate(contentsOf: templatePath)
-            var options = RunOptions(inputPath: input, outputPath: output, inputFormat: .csv, outputFormat: .csv, template: template,
-                                     schema: template.settings.schema, column: "answer", model: template.settings.model ?? ModelOptions.defaultModel,
-                                     tier: .flex, prices: GeminiPrices(), journalPath: output + ".sluice-journal")
+            var options = JobConfiguration(
+                input: .init(path: input, format: .csv), output: .init(path: output, format: .csv, column: "answer"),
+                prompt: .init(template: template, schema: template.settings.schema, model: template.settings.model ?? ModelOptions.defaultModel, tier: .flex),
+                journal: .init(path: output + ".sluice-journal"), prices: GeminiPrices())
             options.concurrency = 16
-            options.restart = true
+            options.journal.restart = true
             options.dispatch.retry.baseDelay = 0.3
             options.dispatch.retry.maxDelay = 3
-            options.system = template.settings.system
-            options.maxOutputTokens = template.settings.maxOutputTokens
+            options.prompt.system = template.settings.system
+            options.prompt.maxOutputTokens = template.settings.maxOutputTokens
             let job = EnrichmentJob(options: options, logger: Logger(label: "sluice-demo"))
             let reporter = ProgressReporter(counters: job.counters, interval: 1)
             let gemini = GeminiClient.Configuration(baseURL: running.baseURL, apiKey: "sim-test-key", api: .interactions)
             let outcome = try await JobRunner.run(job, gemini: gemini, reporter: reporter)
-            let summary = RunSummary(job.counters.snapshot, outcome: outcome, model: options.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
+            let summary = RunSummary(job.counters.snapshot, outcome: outcome, model: options.prompt.model, tier: .flex, prices: options.prices, elapsed: reporter.elapsed)
             FileHandle.standardError.write(Data((RunReport.text(summary) + "\n").utf8))
             return ExitStatus.code(for: outcome.status)
         }

@@ -2,14 +2,14 @@ import SluiceEngine
 
 /// What `sluice run --dry-run` prints on standard error.
 enum DryRunText {
-    static func render(_ e: DryRun.Estimate, options: RunOptions) -> String {
-        var text = "sluice: dry run of \(options.inputPath): \(e.records) records, \(e.counted ? "" : "≈")\(e.inputTokens) input tokens "
+    static func render(_ e: DryRun.Estimate, options: JobConfiguration) -> String {
+        var text = "sluice: dry run of \(options.input.path): \(e.records) records, \(e.counted ? "" : "≈")\(e.inputTokens) input tokens "
             + "(\(e.counted ? "counted by :countTokens" : "characters / 4")); nothing generated\n"
         if let flex = e.flexCost, let standard = e.standardCost {
-            text += "sluice: expected cost at \(options.model), assuming \(e.outputPerRecord) output+thinking tokens per record: "
+            text += "sluice: expected cost at \(options.prompt.model), assuming \(e.outputPerRecord) output+thinking tokens per record: "
                 + "\(RunReport.dollars(flex)) at flex, \(RunReport.dollars(standard)) at standard\n"
         } else {
-            text += "sluice: \(options.model) is not in the price table; no cost estimate\n"
+            text += "sluice: \(options.prompt.model) is not in the price table; no cost estimate\n"
         }
         if let first = e.firstPrompt { text += "sluice: first prompt:\n\(first)\n" }
         if e.badRecords > 0 { text += "sluice: \(e.badRecords) bad record(s) skipped\(e.badRecordsPath.map { ", listed in \($0)" } ?? "")\n" }

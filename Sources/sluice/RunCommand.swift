@@ -86,7 +86,7 @@ struct RunCommand: AsyncParsableCommand {
             let interrupts = InterruptHandler(stop: job.stop, gracePeriod: gracePeriod)
             defer { withExtendedLifetime(interrupts) {} }
             let outcome = try await JobRunner.run(job, gemini: gemini, reporter: reporter)
-            let summary = RunSummary(job.counters.snapshot, outcome: outcome, model: options.model, tier: options.tier, prices: options.prices, elapsed: reporter.elapsed)
+            let summary = RunSummary(job.counters.snapshot, outcome: outcome, model: options.prompt.model, tier: options.prompt.tier, prices: options.prices, elapsed: reporter.elapsed)
             let text = RunReport.text(summary)
             FileHandle.standardError.write(Data((text + "\n").utf8))
             if let report = outputOptions.report {
@@ -112,7 +112,7 @@ struct RunCommand: AsyncParsableCommand {
     static let warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("sluice: warning: \($0)\n".utf8)) }
 
     /// The job's options and the Gemini client's configuration: flags over front matter over defaults.
-    func makeOptions() throws(EngineError) -> (RunOptions, GeminiClient.Configuration) {
+    func makeOptions() throws(EngineError) -> (JobConfiguration, GeminiClient.Configuration) {
         let environment = ProcessInfo.processInfo.environment
         let tmpl = try PromptTemplate(contentsOf: template)
         let s = tmpl.settings
@@ -138,7 +138,7 @@ struct RunCommand: AsyncParsableCommand {
         do { return try InputFile.sniffFormat(InputFile.open(path: path).source) } catch { throw EngineError(error) }
     }
 
-    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier) throws(EngineError) -> RunOptions {
+    func assemble(_ tmpl: PromptTemplate, _ knownInputFormat: RecordFormat?, _ serviceTier: ServiceTier) throws(EngineError) -> JobConfiguration {
         let s = tmpl.settings
         let output = outputOptions.output
         let schemaValue = try modelOptions.schema.map { p throws(EngineError) in try PromptTemplate.loadSchema(p) } ?? s.schema
@@ -150,32 +150,33 @@ struct RunCommand: AsyncParsableCommand {
         let inputPath = input == "-" ? try StdinSpool.spool(to: JobPaths.stdinSpool(journal: journalPath)) : input
         let inFormat: RecordFormat
         if let knownInputFormat { inFormat = knownInputFormat } else { inFormat = try Self.sniffFormat(inputPath) }
-        var o = RunOptions(inputPath: inputPath, outputPath: outputPath, inputFormat: inFormat, outputFormat: outputFormat(for: inFormat), template: tmpl,
-                           schema: schemaValue, column: outputOptions.column ?? s.column ?? tmpl.name,
-                           model: modelOptions.model ?? s.model ?? ModelOptions.defaultModel,
-                           tier: serviceTier, prices: GeminiPrices(), journalPath: journalPath)
+        var o = JobConfiguration(
+            input: .init(path: inputPath, format: inFormat),
+            output: .init(path: outputPath, format: outputFormat(for: inFormat), column: outputOptions.column ?? s.column ?? tmpl.name),
+            prompt: .init(template: tmpl, schema: schemaValue, model: modelOptions.model ?? s.model ?? ModelOptions.defaultModel, tier: serviceTier),
+            journal: .init(path: journalPath), prices: GeminiPrices())
         o.concurrency = dispatchOptions.concurrency
-        o.errorColumn = outputOptions.errorColumn
-        o.restart = journalOptions.restart
-        o.retryFailed = journalOptions.retryFailed
+        o.output.errorColumn = outputOptions.errorColumn
+        o.journal.restart = journalOptions.restart
+        o.journal.retryFailed = journalOptions.retryFailed
         o.dryRun = dryRun
         // A dry run writes a prompt preview only where -o says: never at the real output's path.
-        if dryRun { o.outputPath = output }
-        o.limit = limit
-        o.overwriteColumns = outputOptions.overwriteColumns
-        o.reader = inputOptions.reader
-        o.onBadRecord = inputOptions.onBadRecord
-        o.badRecordsPath = inputOptions.badRecords
-        o.gzipOutput = outputOptions.gzip ? true : nil
-        o.gzipLevel = outputOptions.gzipLevel
-        o.csvFormulaGuard = outputOptions.csvFormulaGuard
+        if dryRun { o.output.path = output }
+        o.input.limit = limit
+        o.output.overwriteColumns = outputOptions.overwriteColumns
+        o.input.reader = inputOptions.reader
+        o.input.onBadRecord = inputOptions.onBadRecord
+        o.input.badRecordsPath = inputOptions.badRecords
+        o.output.gzip = outputOptions.gzip ? true : nil
+        o.output.gzipLevel = outputOptions.gzipLevel
+        o.output.csvFormulaGuard = outputOptions.csvFormulaGuard
         do { o.dispatch = try dispatchOptions.policy(tier: serviceTier) } catch { throw EngineError(.usage, error.message) }
         o.countTokens = countTokens
         o.requestTimeout = .milliseconds(Int64(dispatchOptions.requestTimeout * 1000))
-        o.system = s.system
-        o.maxOutputTokens = s.maxOutputTokens
-        o.temperature = s.temperature
-        o.thinkingLevel = s.thinkingLevel
+        o.prompt.system = s.system
+        o.prompt.maxOutputTokens = s.maxOutputTokens
+        o.prompt.temperature = s.temperature
+        o.prompt.thinkingLevel = s.thinkingLevel
         return o
     }
 }

@@ -70,9 +70,9 @@ struct OutputPassTests {
 
     @Test func answerColumnsFromOutcomes() throws {
         let template = try PromptTemplate(text: "{{a}}", name: "t")
-        var options = RunOptions(inputPath: "in.csv", outputPath: nil, inputFormat: .csv, outputFormat: .csv, template: template,
-                                 schema: try JSONParser.parse(#"{"type":"object","properties":{"label":{"type":"string"},"tags":{"type":"array"}}}"#),
-                                 column: "t", model: "m", tier: .flex, prices: NoPrices(), journalPath: "j")
+        let schema = try JSONParser.parse(#"{"type":"object","properties":{"label":{"type":"string"},"tags":{"type":"array"}}}"#)
+        var options = JobConfiguration(input: .init(path: "in.csv", format: .csv), output: .init(path: nil, format: .csv, column: "t"),
+                                       prompt: .init(template: template, schema: schema, model: "m", tier: .flex), journal: .init(path: "j"), prices: NoPrices())
         let csv = AnswerColumns(options: options)
         var fields: JSONObject = ["a": "1"]
         csv.apply(Journal.Outcome(number: 1, state: .done, answer: #"{"label":"ok","tags":["x"]}"#, error: nil), to: &fields)
@@ -80,8 +80,8 @@ struct OutputPassTests {
         var failed: JSONObject = ["a": "2"]
         csv.apply(Journal.Outcome(number: 2, state: .failed, answer: nil, error: "HTTP 400: bad"), to: &failed)
         #expect(failed == ["a": "2", "label": "", "tags": "", "sluice_error": "HTTP 400: bad"])
-        options.outputFormat = .jsonl
-        options.schema = nil
+        options.output.format = .jsonl
+        options.prompt.schema = nil
         let jsonl = AnswerColumns(options: options)
         var plain: JSONObject = ["a": "3"]
         jsonl.apply(Journal.Outcome(number: 3, state: .done, answer: "text", error: nil), to: &plain)

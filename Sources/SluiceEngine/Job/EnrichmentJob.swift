@@ -9,7 +9,7 @@ import SluiceJournal
 /// before it counts); pass 2, once all are final, streams the input again and writes it with
 /// the new columns to a temporary file that is renamed into place.
 public final class EnrichmentJob: Sendable {
-    public let options: RunOptions
+    public let options: JobConfiguration
     public let counters = RunCounters()
     public let stop = StopSignal()
     let logger: Logger
@@ -17,7 +17,7 @@ public final class EnrichmentJob: Sendable {
     /// Where warnings about the input go (the reader's, before any request): the CLI prints them.
     let warn: @Sendable (String) -> Void
 
-    public init(options: RunOptions, logger: Logger, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(options: JobConfiguration, logger: Logger, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.options = options
         self.logger = logger
         self.warn = warn
@@ -50,28 +50,28 @@ public final class EnrichmentJob: Sendable {
         }
     }
 
-    var outputPath: String { options.outputPath ?? JobPaths.output(for: options.inputPath, format: options.outputFormat) }
+    var outputPath: String { options.output.path ?? JobPaths.output(for: options.input.path, format: options.output.format) }
 
     var badRecordsPath: String {
-        options.badRecordsPath ?? JobPaths.badRecords(output: options.outputPath ?? outputPath, journal: options.journalPath)
+        options.input.badRecordsPath ?? JobPaths.badRecords(output: options.output.path ?? outputPath, journal: options.journal.path)
     }
 
     /// Opens the input (gzip by magic bytes) with the run's reader options. `captureDocument`:
     /// an XML reader that keeps the document for the preserving writer.
     func openReader(captureDocument: Bool = false) throws(EngineError) -> any RecordReader {
         do {
-            let opened = try InputFile.open(path: options.inputPath)
-            if captureDocument, options.inputFormat == .xml {
-                return try XMLRecordReader(opened.source, options: options.reader, captureDocument: true)
+            let opened = try InputFile.open(path: options.input.path)
+            if captureDocument, options.input.format == .xml {
+                return try XMLRecordReader(opened.source, options: options.input.reader, captureDocument: true)
             }
-            return try options.inputFormat.reader(opened.source, options: options.reader)
+            return try options.input.format.reader(opened.source, options: options.input.reader)
         } catch {
             throw EngineError(error)
         }
     }
 
     func openInput(captureDocument: Bool = false) throws(EngineError) -> RecordInput {
-        RecordInput(reader: try openReader(captureDocument: captureDocument), policy: options.onBadRecord)
+        RecordInput(reader: try openReader(captureDocument: captureDocument), policy: options.input.onBadRecord)
     }
 
     /// Checks the template and the new columns against the input before any request.
@@ -88,17 +88,17 @@ public final class EnrichmentJob: Sendable {
         let inputColumns = input.reader.columns ?? first?.fields.keys ?? []
         for warning in input.reader.warnings { warn(warning) }
         if let first {
-            if case .missing(let missing) = PromptStage(template: options.template).prepare(first) {
+            if case .missing(let missing) = PromptStage(template: options.prompt.template).prepare(first) {
                 throw EngineError(.usage, """
-                    template \(options.template.name) uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which \(options.inputPath) does not have.
+                    template \(options.prompt.template.name) uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which \(options.input.path) does not have.
                     Fields in the input: \(inputColumns.joined(separator: ", "))
                     """)
             }
         }
-        let added = options.answerColumns + [options.errorColumn]
+        let added = options.answerColumns + [options.output.errorColumn]
         let clashes = added.filter(inputColumns.contains)
-        if !clashes.isEmpty, !options.overwriteColumns {
-            throw EngineError(.columnClash(clashes), "new column(s) \(clashes.joined(separator: ", ")) already exist in \(options.inputPath)")
+        if !clashes.isEmpty, !options.output.overwriteColumns {
+            throw EngineError(.columnClash(clashes), "new column(s) \(clashes.joined(separator: ", ")) already exist in \(options.input.path)")
         }
         return (inputColumns, first)
     }
@@ -106,16 +106,16 @@ public final class EnrichmentJob: Sendable {
     /// What the journal's answers depend on; `identity` is the client's (its API surface).
     public func fingerprint(identity: [(String, String)]) throws(EngineError) -> JobFingerprint {
         let inputIdentity: String
-        do { inputIdentity = try InputIdentity.of(path: options.inputPath) } catch { throw EngineError(error) }
+        do { inputIdentity = try InputIdentity.of(path: options.input.path) } catch { throw EngineError(error) }
         return JobFingerprint([
-            ("input", "\(URL(fileURLWithPath: options.inputPath).standardized.path) \(inputIdentity)"),
-            ("template", StableHash.hex(options.template.source)),
-            ("schema", options.schema.map { StableHash.hex(JSONWriter.string($0)) } ?? "none"),
-            ("system", options.system.map(StableHash.hex) ?? "none"),
-            ("model", options.model),
-            ("tier", options.tier.rawValue),
+            ("input", "\(URL(fileURLWithPath: options.input.path).standardized.path) \(inputIdentity)"),
+            ("template", StableHash.hex(options.prompt.template.source)),
+            ("schema", options.prompt.schema.map { StableHash.hex(JSONWriter.string($0)) } ?? "none"),
+            ("system", options.prompt.system.map(StableHash.hex) ?? "none"),
+            ("model", options.prompt.model),
+            ("tier", options.prompt.tier.rawValue),
         ] + identity + [
-            ("columns", (options.answerColumns + [options.errorColumn]).joined(separator: ",")),
+            ("columns", (options.answerColumns + [options.output.errorColumn]).joined(separator: ",")),
         ])
     }
 
@@ -125,7 +125,7 @@ public final class EnrichmentJob: Sendable {
         let (inputColumns, _) = try preflight()
         let fingerprint = try fingerprint(identity: client.identity)
         do {
-            return try await Journal.with(path: options.journalPath, fingerprint: fingerprint, restart: options.restart) { journal in
+            return try await Journal.with(path: options.journal.path, fingerprint: fingerprint, restart: options.journal.restart) { journal in
                 try await run(client: client, journal: journal, inputColumns: inputColumns)
             }
         } catch let error as EngineError {
@@ -139,9 +139,9 @@ public final class EnrichmentJob: Sendable {
 
     func run(client: any ModelClient, journal: Journal, inputColumns: [String]) async throws(EngineError) -> Outcome {
         let finals: RecordSet
-        do { finals = try journal.finalRecords(retryFailed: options.retryFailed) } catch { throw EngineError(error) }
+        do { finals = try journal.finalRecords(retryFailed: options.journal.retryFailed) } catch { throw EngineError(error) }
         let writer = JournalWriter(journal: journal)
-        let dispatcher = Dispatcher(client: client, prototype: options.request(prompt: ""), policy: options.dispatch, concurrency: options.concurrency,
+        let dispatcher = Dispatcher(client: client, prototype: options.prompt.request(""), policy: options.dispatch, concurrency: options.concurrency,
                                     prices: options.prices, counters: counters, stop: stop, logger: logger)
         let pass: any AnswerPass = OnlinePass(options: options, dispatcher: dispatcher, counters: counters, stop: stop, logger: logger)
         var failure: EngineError?
@@ -189,28 +189,28 @@ public final class EnrichmentJob: Sendable {
     /// The output file of a pass over `reader`, with `newFields` appended to each record.
     func makeOutput(path: String, reader: any RecordReader, columns: [String], newFields: [String]) throws(EngineError) -> OutputFile {
         var writerOptions = WriterOptions()
-        writerOptions.formulaGuard = options.csvFormulaGuard
-        writerOptions.recordElement = options.reader.recordElement
-        return try OutputFile(path: path, gzip: options.gzipOutput, gzipLevel: options.gzipLevel, deadLetters: badRecordsPath,
-                              format: options.outputFormat, inputFormat: options.inputFormat, reader: reader,
+        writerOptions.formulaGuard = options.output.csvFormulaGuard
+        writerOptions.recordElement = options.input.reader.recordElement
+        return try OutputFile(path: path, gzip: options.output.gzip, gzipLevel: options.output.gzipLevel, deadLetters: badRecordsPath,
+                              format: options.output.format, inputFormat: options.input.format, reader: reader,
                               columns: columns, newFields: newFields, options: writerOptions)
     }
 
     /// Pass 2: streams the input again, joins each record with its journaled outcome and
     /// writes the output under a temporary name, renamed into place at the end.
     func merge(journal: Journal, inputColumns: [String]) async throws(EngineError) -> String {
-        let input = try openInput(captureDocument: options.inputFormat == .xml && options.outputFormat == .xml)
+        let input = try openInput(captureDocument: options.input.format == .xml && options.output.format == .xml)
         let answers = AnswerColumns(options: options)
         var columns = inputColumns
         for c in answers.names where !columns.contains(c) { columns.append(c) }
-        let output = try makeOutput(path: options.outputPath ?? outputPath, reader: input.reader, columns: columns, newFields: answers.names)
+        let output = try makeOutput(path: options.output.path ?? outputPath, reader: input.reader, columns: columns, newFields: answers.names)
         var cursor = JournalCursor(journal)
-        let pass = OutputPass(input: input, output: output, limit: options.limit, counters: counters, logger: logger)
+        let pass = OutputPass(input: input, output: output, limit: options.input.limit, counters: counters, logger: logger)
         do {
             _ = try await pass.run { record throws(EngineError) in
             let found = try Self.journaled { () throws(JournalError) in try cursor.outcome(for: record.number) }
             guard let outcome = found, outcome.state != .inFlight else {
-                throw EngineError(.failure, "internal: record \(record.number) of \(options.inputPath) has no final answer in journal \(options.journalPath); run the same command again")
+                throw EngineError(.failure, "internal: record \(record.number) of \(options.input.path) has no final answer in journal \(options.journal.path); run the same command again")
             }
             var fields = record.fields
             answers.apply(outcome, to: &fields)
@@ -221,6 +221,6 @@ public final class EnrichmentJob: Sendable {
             output.discard()
             throw error
         }
-        return options.outputPath == "-" ? "-" : outputPath
+        return options.output.path == "-" ? "-" : outputPath
     }
 }

@@ -10,11 +10,11 @@ struct AnswerColumns {
     let schemaColumns: Bool
     let tabular: Bool
 
-    init(options: RunOptions) {
+    init(options: JobConfiguration) {
         answerColumns = options.answerColumns
-        errorColumn = options.errorColumn
-        schemaColumns = options.schema?["properties"]?.objectValue != nil
-        tabular = options.outputFormat.isTabular
+        errorColumn = options.output.errorColumn
+        schemaColumns = options.prompt.schema?["properties"]?.objectValue != nil
+        tabular = options.output.format.isTabular
     }
 
     /// Every new column, in order.

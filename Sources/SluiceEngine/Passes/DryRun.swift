@@ -30,12 +30,12 @@ public enum DryRun {
     }
 
     /// `client`: counts each prompt's tokens exactly (nil: estimate).
-    public static func run(_ options: RunOptions, client: (any ModelClient)? = nil, progressInterval: Double = 10,
+    public static func run(_ options: JobConfiguration, client: (any ModelClient)? = nil, progressInterval: Double = 10,
                            warn: @escaping @Sendable (String) -> Void = { _ in }) async throws(EngineError) -> Estimate {
         let job = EnrichmentJob(options: options, logger: Logger(label: "sluice"), warn: warn)
         let (inputColumns, _) = try job.preflight()
-        let input = try job.openInput(captureDocument: options.outputPath != nil && options.inputFormat == .xml && options.outputFormat == .xml)
-        let preview = try options.outputPath.map { path throws(EngineError) in
+        let input = try job.openInput(captureDocument: options.output.path != nil && options.input.format == .xml && options.output.format == .xml)
+        let preview = try options.output.path.map { path throws(EngineError) in
             try job.makeOutput(path: path, reader: input.reader, columns: inputColumns + [promptColumn], newFields: [promptColumn])
         }
         let counters = job.counters
@@ -44,16 +44,16 @@ public enum DryRun {
         let progress = Task { await reporter.run() }
         var estimate = Estimate()
         estimate.counted = client != nil
-        let systemTokens = options.system.map(TokenEstimate.tokens) ?? 0
-        var pass = OutputPass(input: input, output: preview, limit: options.limit, counters: counters, logger: job.logger)
+        let systemTokens = options.prompt.system.map(TokenEstimate.tokens) ?? 0
+        var pass = OutputPass(input: input, output: preview, limit: options.input.limit, counters: counters, logger: job.logger)
         pass.countsBadRecords = true
         let result: Result<Int, EngineError>
         do {
             result = .success(try await pass.run { record throws(EngineError) in
-                let prompt = options.template.render(record)
+                let prompt = options.prompt.template.render(record)
                 if estimate.firstPrompt == nil { estimate.firstPrompt = prompt }
                 if let client {
-                    switch await client.countTokens(options.request(prompt: prompt)) {
+                    switch await client.countTokens(options.prompt.request(prompt)) {
                     case .success(let n)?: estimate.inputTokens += n
                     case .failure(let error)?: throw EngineError(.failure, "countTokens for record \(record.number): \(error)")
                     case nil: throw EngineError(.usage, "this provider cannot count tokens exactly")
@@ -77,13 +77,13 @@ public enum DryRun {
             preview?.discard()
             throw error
         }
-        estimate.outputPerRecord = options.maxOutputTokens ?? 256
+        estimate.outputPerRecord = options.prompt.maxOutputTokens ?? 256
         let usage = TokenUsage(input: estimate.inputTokens, output: estimate.records * estimate.outputPerRecord)
-        estimate.flexCost = options.prices.cost(model: options.model, tier: .flex, usage: usage)
-        estimate.standardCost = options.prices.cost(model: options.model, tier: .standard, usage: usage)
+        estimate.flexCost = options.prices.cost(model: options.prompt.model, tier: .flex, usage: usage)
+        estimate.standardCost = options.prices.cost(model: options.prompt.model, tier: .standard, usage: usage)
         estimate.badRecords = counters.snapshot.badRecords
         if estimate.badRecords > 0, let preview { estimate.badRecordsPath = preview.deadLetters.path }
-        estimate.previewPath = options.outputPath
+        estimate.previewPath = options.output.path
         return estimate
     }
 }

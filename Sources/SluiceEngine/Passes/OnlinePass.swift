@@ -7,7 +7,7 @@ import SluiceModel
 /// Pass 1 online: renders each record without a final answer and resolves it through the
 /// dispatcher (its limiter, retries, dedupe), with as many records in process as the ceiling.
 struct OnlinePass: AnswerPass {
-    let options: RunOptions
+    let options: JobConfiguration
     let dispatcher: Dispatcher
     let counters: RunCounters
     let stop: StopSignal
@@ -16,7 +16,7 @@ struct OnlinePass: AnswerPass {
     func run(input: RecordInput, finals: RecordSet, writer: JournalWriter, inputColumns: [String]) async throws -> [String] {
         var union = FieldUnion(input.reader.columns ?? inputColumns)
         let collect = input.reader.columns == nil
-        let stage = PromptStage(template: options.template)
+        let stage = PromptStage(template: options.prompt.template)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             var total = 0
@@ -27,11 +27,11 @@ struct OnlinePass: AnswerPass {
                     next = try input.next()
                 } catch {
                     // Stop reading, but let the requests already sent finish and be journaled.
-                    badInput = (error as? FormatError) ?? FormatError(.io, "\(error)", file: options.inputPath)
+                    badInput = (error as? FormatError) ?? FormatError(.io, "\(error)", file: options.input.path)
                     break
                 }
                 guard let entry = next else { break }
-                if let limit = options.limit, entry.number > limit { break }
+                if let limit = options.input.limit, entry.number > limit { break }
                 total = entry.number
                 guard case .record(let record) = entry else {
                     if case .bad(let error) = entry {

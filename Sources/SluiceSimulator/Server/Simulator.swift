@@ -112,16 +112,7 @@ public final class Simulator: Sendable {
     }
 
     func authError(_ failure: AuthFailure, surface: ModelCall.Surface) -> SimHTTPResponse {
-        switch (surface, failure) {
-        case (.interactions, .missing):
-            return ErrorEnvelope.interactions(401, code: "authentication", message: "Missing API key. Pass it in the 'x-goog-api-key' header.")
-        case (.interactions, .invalid):
-            return ErrorEnvelope.interactions(401, code: "authentication", message: "API key not valid. Please pass a valid API key.")
-        case (.generateContent, .missing):
-            return ErrorEnvelope.rpc(403, message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
-        case (.generateContent, .invalid):
-            return ErrorEnvelope.rpc(400, message: "API key not valid. Please pass a valid API key.", details: [ErrorEnvelope.apiKeyInvalid])
-        }
+        surface.simulated.failure(failure == .missing ? .missingKey : .invalidKey, headers: [])
     }
 
     // MARK: - Model calls
@@ -175,19 +166,18 @@ public final class Simulator: Sendable {
     }
 
     func serve(_ request: SimHTTPRequest, surface: ModelCall.Surface, pathModel: String?, body: JSONValue?, event: inout SimulatorEvent) async -> SimHTTPResponse {
+        let simulated = surface.simulated
         if let failure = authorized(request) {
             state.withLock { $0.stats.rejected += 1 }
             return authError(failure, surface: surface)
         }
         guard let body else {
             state.withLock { $0.stats.rejected += 1 }
-            return surface == .interactions
-                ? ErrorEnvelope.interactions(400, code: "invalid_request", message: "Request body is not valid JSON.")
-                : ErrorEnvelope.rpc(400, message: "Invalid JSON payload received. Unexpected token.")
+            return simulated.failure(.notJSON, headers: [])
         }
         let call: ModelCall
         do {
-            call = surface == .interactions ? try InteractionsSurface.parse(body) : try GenerateContentSurface.parse(body, model: pathModel ?? "")
+            call = try simulated.parse(body, pathModel: pathModel)
         } catch {
             state.withLock { $0.stats.rejected += 1 }
             return error.response
@@ -197,15 +187,13 @@ public final class Simulator: Sendable {
         if configuration.retiredModels.contains(call.model) {
             state.withLock { $0.stats.rejected += 1 }
             let message = "This model \(call.model) is no longer available to new users. Please update your code to use a newer model for the latest features and improvements."
-            return surface == .interactions
-                ? ErrorEnvelope.interactions(404, code: "not_found", message: message)
-                : ErrorEnvelope.rpc(404, message: message)
+            return simulated.failure(.retiredModel(message), headers: [])
         }
         var continuationOffset = 0
         if let token = call.continuationToken {
             guard let offset = ContinuationToken.offset(token, promptHash: call.promptHash) else {
                 state.withLock { $0.stats.rejected += 1 }
-                return ErrorEnvelope.interactions(400, code: "invalid_request", message: "Invalid 'continuation_token'.")
+                return simulated.failure(.invalidContinuation, headers: [])
             }
             continuationOffset = offset
         }
@@ -245,9 +233,7 @@ public final class Simulator: Sendable {
         if await scheduler.admit(servingTier) == .shed {
             state.withLock { $0.stats.record(prompt: hash) { $0.shed += 1 } }
             event.outcome = "shed"
-            return surface == .interactions
-                ? ErrorEnvelope.interactions(503, code: "service_unavailable", message: "The service is currently unavailable.", headers: servedHeader)
-                : ErrorEnvelope.rpc(503, message: "This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later.", headers: servedHeader)
+            return simulated.failure(.shed, headers: servedHeader)
         }
         var rng = SplitMix64(seed: configuration.seed ^ PromptHash.value(call.prompt) &+ UInt64(attempt) &* 0x9E37_79B9)
         let seconds = configuration.model(for: servingTier).latency.seconds(uniform: rng.unit()) * configuration.timeScale
@@ -283,55 +269,27 @@ public final class Simulator: Sendable {
     }
 
     func errorResponse(for fault: FaultKind, call: ModelCall, headers: [(String, String)]) -> SimHTTPResponse {
-        let ix = call.surface == .interactions
+        let surface = call.surface.simulated
         switch fault {
-        case .http500:
-            return ix ? ErrorEnvelope.interactions(500, code: "api_error", message: "An internal error has occurred.", headers: headers)
-                : ErrorEnvelope.rpc(500, message: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting", headers: headers)
-        case .http503:
-            return ix ? ErrorEnvelope.interactions(503, code: "service_unavailable", message: "The service is currently unavailable.", headers: headers)
-                : ErrorEnvelope.rpc(503, message: "The service is currently unavailable.", headers: headers)
-        case .http504:
-            return ix ? ErrorEnvelope.interactions(504, code: "deadline_exceeded", message: "The request timed out. Please try again.", headers: headers)
-                : ErrorEnvelope.rpc(504, message: "The request timed out. Please try again.", headers: headers)
-        case .http429:
-            return rateLimited(call: call, metric: .requests, limit: configuration.rateLimits.rpm ?? 500, retryAfter: configuration.faultRetryDelay, headers: headers)
-        case .quota:
-            return dailyQuota(call: call, limit: configuration.rateLimits.rpd ?? 10_000, retryAfter: 21_926, headers: headers)
+        case .http500: return surface.failure(.internalError, headers: headers)
+        case .http503: return surface.failure(.unavailable, headers: headers)
+        case .http504: return surface.failure(.deadlineExceeded, headers: headers)
+        case .http429: return rateLimited(call: call, metric: .requests, limit: configuration.rateLimits.rpm ?? 500, retryAfter: configuration.faultRetryDelay, headers: headers)
+        case .quota: return dailyQuota(call: call, limit: configuration.rateLimits.rpd ?? 10_000, retryAfter: 21_926, headers: headers)
         case .billing:
-            let message = "Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing."
-            return ix ? ErrorEnvelope.interactions(429, code: "too_many_requests", message: message, headers: headers)
-                : ErrorEnvelope.rpc(429, message: message, headers: headers)
+            return surface.failure(.billing("Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing."), headers: headers)
         default:
             return ErrorEnvelope.rpc(500, message: "unexpected fault \(fault.rawValue)")
         }
     }
 
     func rateLimited(call: ModelCall, metric: RateLimitState.Metric, limit: Int, retryAfter: Double, headers: [(String, String)]) -> SimHTTPResponse {
-        if call.surface == .interactions {
-            var h = headers
-            if configuration.interactionsRetryAfter { h.append(("Retry-After", String(Int(retryAfter.rounded(.up))))) }
-            return ErrorEnvelope.interactions(429, code: "rate_limit_exceeded", message: "Rate limit exceeded. Please retry after some time.", headers: h)
-        }
-        switch metric {
-        case .requests:
-            return ErrorEnvelope.quota429(model: call.model, quotaID: "GenerateRequestsPerMinutePerProjectPerModel",
-                                          metric: "generativelanguage.googleapis.com/generate_requests_per_model",
-                                          limit: limit, retryAfter: retryAfter, headers: headers)
-        case .inputTokens:
-            return ErrorEnvelope.quota429(model: call.model, quotaID: "GenerateContentInputTokensPerModelPerMinute",
-                                          metric: "generativelanguage.googleapis.com/generate_content_input_token_count",
-                                          limit: limit, retryAfter: retryAfter, headers: headers)
-        }
+        call.surface.simulated.failure(.rateLimited(model: call.model, metric: metric, limit: limit, retryAfter: retryAfter,
+                                                    retryAfterHeader: configuration.interactionsRetryAfter), headers: headers)
     }
 
     func dailyQuota(call: ModelCall, limit: Int, retryAfter: Double, headers: [(String, String)]) -> SimHTTPResponse {
-        if call.surface == .interactions {
-            return ErrorEnvelope.interactions(429, code: "quota_exceeded", message: "You exceeded your current daily quota. Please check your plan and billing details.", headers: headers)
-        }
-        return ErrorEnvelope.quota429(model: call.model, quotaID: "GenerateRequestsPerDayPerProjectPerModel",
-                                      metric: "generativelanguage.googleapis.com/generate_requests_per_model_per_day",
-                                      limit: limit, retryAfter: retryAfter, headers: headers)
+        call.surface.simulated.failure(.dailyQuota(model: call.model, limit: limit, retryAfter: retryAfter), headers: headers)
     }
 
     /// Builds the served answer, applying decode limits, continuation, max tokens and safety.
@@ -340,23 +298,14 @@ public final class Simulator: Sendable {
         let id = "v1_sim" + String(PromptHash.value("\(hash):\(attempt):\(elapsed)"), radix: 36)
         let full = Array(AnswerGenerator.answer(for: call.prompt, schema: call.schema))
         let thought = continuationOffset == 0 ? AnswerGenerator.thoughtTokens(for: call.prompt, level: call.thinkingLevel) : 0
-        let isIX = call.surface == .interactions
+        let surface = call.surface.simulated
 
         if fault == .promptBlocked || fault == .safety {
             recordFault(fault!, hash: hash)
             event.outcome = fault!.rawValue
             let usage = Usage(input: call.inputTokens, output: 0, thought: 0)
             billed(usage, hash: hash, tier: servingTier)
-            if isIX {
-                let body = fault == .promptBlocked
-                    ? InteractionsSurface.interaction(id: id, model: call.model, status: "failed", tier: servingTier, text: nil, outputError: nil, usage: usage,
-                                                      continuationToken: nil, errors: [["code": "prompt_blocked", "message": "The prompt was blocked: SAFETY."]])
-                    : InteractionsSurface.interaction(id: id, model: call.model, status: "completed", tier: servingTier, text: nil,
-                                                      outputError: ["code": 400, "message": "The response was blocked: SAFETY."], usage: usage, continuationToken: nil)
-                return .json(200, body)
-            }
-            return .json(200, GenerateContentSurface.response(model: call.model, text: nil, finishReason: "SAFETY", usage: usage, tier: servingTier,
-                                                              responseID: id, safetyBlocked: fault == .safety, promptBlocked: fault == .promptBlocked))
+            return surface.blocked(promptBlocked: fault == .promptBlocked, call: call, id: id, tier: servingTier, usage: usage)
         }
 
         // The slice of the answer this hop returns.
@@ -364,9 +313,9 @@ public final class Simulator: Sendable {
         var end = full.count
         var status = "completed"
         var token: String?
-        if isIX, continuationOffset == 0, fault == .continuation, full.count > 1 {
+        if surface.continues, continuationOffset == 0, fault == .continuation, full.count > 1 {
             end = full.count / 2
-        } else if isIX, let limit = configuration.decodeLimitTokens, end - start > limit * 4 {
+        } else if surface.continues, let limit = configuration.decodeLimitTokens, end - start > limit * 4 {
             end = start + limit * 4
         }
         if end < full.count {
@@ -385,17 +334,7 @@ public final class Simulator: Sendable {
         let usage = Usage(input: call.inputTokens, output: AnswerGenerator.tokens(text), thought: thought)
         billed(usage, hash: hash, tier: servingTier)
         event.outcome = status == "completed" ? "answer" : status
-        if isIX {
-            let body = InteractionsSurface.interaction(id: id, model: call.model, status: status, tier: servingTier, text: text, outputError: nil,
-                                                       usage: usage, continuationToken: token)
-            if call.stream {
-                return SimHTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: InteractionsSurface.sse(body))
-            }
-            return .json(200, body)
-        }
-        let finish = status == "incomplete" ? "MAX_TOKENS" : "STOP"
-        return .json(200, GenerateContentSurface.response(model: call.model, text: text.isEmpty ? nil : text, finishReason: finish, usage: usage,
-                                                          tier: servingTier, responseID: id))
+        return surface.answer(call: call, id: id, status: status, text: text, usage: usage, tier: servingTier, continuationToken: token)
     }
 
     func billed(_ usage: Usage, hash: String, tier: ServiceTier) {

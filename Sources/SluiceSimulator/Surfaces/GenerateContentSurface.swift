@@ -2,7 +2,7 @@ import SluiceJSON
 
 /// `POST /v1beta/models/{model}:generateContent` and `:countTokens`: proto-JSON bodies
 /// (camelCase, snake_case accepted) and google.rpc.Status errors.
-enum GenerateContentSurface {
+struct GenerateContentSurface: SimulatedSurface {
     static let topLevelKeys: Set<String> = [
         "contents", "systemInstruction", "generationConfig", "serviceTier", "safetySettings", "tools", "toolConfig",
         "cachedContent", "labels", "store", "model",

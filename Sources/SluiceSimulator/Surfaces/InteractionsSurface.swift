@@ -2,7 +2,7 @@ import Foundation
 import SluiceJSON
 
 /// `POST /v1beta/interactions`: snake_case bodies, steps-based responses, string error codes.
-enum InteractionsSurface {
+struct InteractionsSurface: SimulatedSurface {
     static let topLevelKeys: Set<String> = [
         "model", "agent", "input", "system_instruction", "generation_config", "response_format", "service_tier",
         "store", "stream", "background", "previous_interaction_id", "continuation_token", "safety_settings",

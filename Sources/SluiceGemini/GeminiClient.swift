@@ -211,6 +211,9 @@ public struct GeminiClient: ModelClient {
             headers.add(name: "content-type", value: "application/json")
             headers.add(name: "accept", value: "application/json")
             headers.add(name: "x-goog-api-key", value: configuration.apiKey)
+            // How long the server may keep a Flex request waiting before it gives up (default 600 s):
+            // as long as this client waits, so a queued request is not dropped early.
+            headers.add(name: "x-server-timeout", value: String(Int(configuration.requestTimeout.seconds.rounded(.down))))
             headers.add(name: "user-agent", value: "sluice/0.1")
             let request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(body))
             return .success(http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 << 20),
@@ -242,8 +245,11 @@ public struct GeminiClient: ModelClient {
         let status = Int(response.status.code)
         let headers = response.headers
         let bytes = response.body ?? ByteBuffer()
-        let tier = headers.first(name: "x-gemini-service-tier").flatMap { ServiceTier(rawValue: $0.lowercased()) }
         let parsed = try? JSONParser.parse(bytes.readableBytesView)
+        // The header comes only on non-streaming generateContent; the body says it always
+        // (usageMetadata.serviceTier, Interactions service_tier). Bills follow the tier served.
+        let tier = headers.first(name: "x-gemini-service-tier").flatMap { ServiceTier(rawValue: $0.lowercased()) }
+            ?? parsed.flatMap(WireFormat.servedTier)
         guard (200..<300).contains(status) else {
             return .failure(WireFormat.classifyError(status: status, body: parsed, retryAfterHeader: headers.first(name: "retry-after")))
         }

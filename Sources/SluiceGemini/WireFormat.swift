@@ -120,6 +120,28 @@ public enum WireFormat {
     }
 
     /// Classifies an HTTP error response of either surface.
+    /// The tier a body says served it: generateContent `usageMetadata.serviceTier`, Interactions
+    /// `service_tier`.
+    public static func servedTier(_ body: JSONValue) -> ServiceTier? {
+        let name = body["usageMetadata"]?["serviceTier"]?.stringValue ?? body["service_tier"]?.stringValue
+        return name.flatMap { ServiceTier(rawValue: $0.lowercased()) }
+    }
+
+    /// "Please retry in 34.28s." / "retry in 1.2 s" / "retry in 500ms" in an error message, in
+    /// seconds: Interactions 429s carry no structured delay, only this text.
+    public static func retryDelay(inMessage message: String) -> Double? {
+        let lower = message.lowercased()
+        guard let range = lower.range(of: "retry in ") else { return nil }
+        let rest = lower[range.upperBound...]
+        let digits = rest.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(digits), value >= 0 else { return nil }
+        let unit = rest.dropFirst(digits.count).drop { $0 == " " }
+        if unit.hasPrefix("ms") { return value / 1000 }
+        if unit.hasPrefix("s") { return value }
+        if unit.hasPrefix("m") { return value * 60 }
+        return nil
+    }
+
     public static func classifyError(status: Int, body: JSONValue?, retryAfterHeader: String?) -> ModelError {
         let error = body?["error"]
         let message = error?["message"]?.stringValue ?? (body.map(JSONWriter.string) ?? "no body")
@@ -130,6 +152,7 @@ public enum WireFormat {
         let details = error?["details"]?.arrayValue ?? []
         var retryAfter: Double? = retryAfterHeader.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         var dailyQuota = false
+        var quota: ModelError.Quota?
         for detail in details {
             let type = detail["@type"]?.stringValue ?? ""
             if type.hasSuffix("google.rpc.RetryInfo"), let delay = detail["retryDelay"]?.stringValue {
@@ -137,11 +160,15 @@ public enum WireFormat {
                 retryAfter = max(retryAfter ?? 0, seconds ?? 0)
             }
             if type.hasSuffix("google.rpc.QuotaFailure") {
-                for violation in detail["violations"]?.arrayValue ?? [] where (violation["quotaId"]?.stringValue ?? "").contains("PerDay") {
-                    dailyQuota = true
+                for violation in detail["violations"]?.arrayValue ?? [] {
+                    let id = violation["quotaId"]?.stringValue ?? ""
+                    if id.contains("PerDay") { dailyQuota = true }
+                    let value = violation["quotaValue"]?.stringValue.flatMap(Int.init) ?? violation["quotaValue"]?.intValue
+                    if quota == nil, !id.isEmpty { quota = ModelError.Quota(id: id, limit: value) }
                 }
             }
         }
+        if retryAfter == nil, status == 429 || status == 503 { retryAfter = retryDelay(inMessage: message) }
         let kind: ModelError.Kind
         switch status {
         case 429:
@@ -161,6 +188,8 @@ public enum WireFormat {
         case 402: kind = .billing
         default: kind = .invalidRequest
         }
-        return ModelError(kind, status: status, code: code, message: message, retryAfter: retryAfter)
+        var classified = ModelError(kind, status: status, code: code, message: message, retryAfter: retryAfter)
+        classified.quota = quota
+        return classified
     }
 }

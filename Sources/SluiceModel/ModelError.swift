@@ -33,6 +33,20 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     public var retryAfter: Double?
     /// Tokens billed for an answer that was served but unusable.
     public var usage: TokenUsage?
+    /// The quota a rate-limit error names (its id and the limit per window), when it names one:
+    /// the rate to pace just under.
+    public var quota: Quota?
+
+    public struct Quota: Sendable, Equatable {
+        /// e.g. `GenerateRequestsPerMinutePerProjectPerModel`.
+        public var id: String
+        public var limit: Int?
+
+        public init(id: String, limit: Int?) {
+            self.id = id
+            self.limit = limit
+        }
+    }
 
     public init(_ kind: Kind, status: Int? = nil, code: String? = nil, message: String, retryAfter: Double? = nil, usage: TokenUsage? = nil) {
         self.kind = kind

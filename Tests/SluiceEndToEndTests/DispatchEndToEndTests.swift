@@ -18,7 +18,10 @@ struct DispatchEndToEndTests {
 
     static func report(_ dir: Scratch) throws -> JSONValue { try JSONParser.parse(dir.read("report.json")) }
 
-    @Test func noRequestFollowsA429BeforeItsRetryDelay() async throws {
+    /// On both surfaces: generateContent names the delay in RetryInfo, Interactions only in the
+    /// message text ("… Please retry in 1.2s.").
+    @Test(arguments: ["generate-content", "interactions"])
+    func noRequestFollowsA429BeforeItsRetryDelay(api: String) async throws {
         let dir = try Scratch()
         defer { dir.remove() }
         let input = try Self.input(dir, 20)
@@ -29,7 +32,7 @@ struct DispatchEndToEndTests {
         config.rateLimits.rpm = 6
         config.rateLimits.window = 6
         try await SimulatorServer.withRunning(config) { sim in
-            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", "generate-content",
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", api,
                                                  "--concurrency", "4", "--retry-base-delay", "0.05", "--report", dir.path + "/report.json"], environment: Self.env)
             #expect(r.status == 0, "\(r.stderr)")
             let events = sim.simulator.events()
@@ -49,6 +52,8 @@ struct DispatchEndToEndTests {
             let report = try Self.report(dir)
             #expect(report["rate_limited"]?.intValue == limited.count)
             #expect(report["requests"]?.intValue == events.count)
+            // Flex: the server is told to wait as long as the client does (--request-timeout).
+            #expect(events.allSatisfy { $0.headers["x-server-timeout"] == "1200" }, "\(events.first?.headers ?? [:])")
         }
     }
 

@@ -106,4 +106,15 @@ struct RetryPolicyTests {
         #expect(p.delay(afterAttempt: 1, error: ModelError(.invalidRequest, status: 400, message: "bad"), uniform: 0.5) == nil)
         #expect(p.delay(afterAttempt: 1, error: ModelError(.dailyQuota, status: 429, message: "day"), uniform: 0.5) == nil)
     }
+
+    /// A rate-limit error without a delay is not retried within a sub-second jitter: the window
+    /// it hit has not reset yet.
+    @Test func rateLimitedWithoutAHintWaitsAtLeastTheFloor() {
+        let p = RetryPolicy()
+        let bare = ModelError(.rateLimited, status: 429, message: "slow down")
+        #expect(p.delay(afterAttempt: 1, error: bare, uniform: 0) == p.rateLimitedFloor)
+        #expect(p.delay(afterAttempt: 1, error: bare, uniform: 0.1)! >= 2)
+        let hinted = ModelError(.rateLimited, status: 429, message: "x", retryAfter: 0.4)
+        #expect(p.delay(afterAttempt: 1, error: hinted, uniform: 0) == 0.4)
+    }
 }

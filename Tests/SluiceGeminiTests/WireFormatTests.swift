@@ -35,3 +35,42 @@ struct ErrorClassificationTests {
         #expect(hop.usage == TokenUsage(input: 3, output: 2, thought: 9))
     }
 }
+
+/// Retry hints and the tier served, read the ways the two surfaces give them (issue 17).
+@Suite("Retry hints and tier served")
+struct RetryHintTests {
+    @Test(arguments: [
+        ("Rate limit exceeded. Please retry in 1.2s.", 1.2 as Double?),
+        ("Quota exceeded … Please retry in 34.28123s.", 34.28123),
+        ("please Retry in 500ms", 0.5),
+        ("retry in 2 s", 2),
+        ("retry in 1m", 60),
+        ("Rate limit exceeded. Please retry after some time.", nil),
+        ("", nil),
+    ])
+    func delayFromTheMessageText(message: String, seconds: Double?) {
+        #expect(WireFormat.retryDelay(inMessage: message) == seconds)
+    }
+
+    @Test func interactionsRateLimitTakesItsDelayFromTheText() throws {
+        let body = try JSONParser.parse(#"{"error":{"code":"rate_limit_exceeded","message":"Rate limit exceeded. Please retry in 1.25s."}}"#)
+        let error = WireFormat.classifyError(status: 429, body: body, retryAfterHeader: nil)
+        #expect(error.kind == .rateLimited && error.retryAfter == 1.25)
+        // A header wins over the text.
+        #expect(WireFormat.classifyError(status: 429, body: body, retryAfterHeader: "3").retryAfter == 3)
+    }
+
+    @Test func quotaFailureNamesTheQuotaAndItsLimit() throws {
+        let body = try JSONParser.parse(#"{"error":{"code":429,"message":"q","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_requests_per_model","quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"1000"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"12s"}]}}"#)
+        let error = WireFormat.classifyError(status: 429, body: body, retryAfterHeader: nil)
+        #expect(error.kind == .rateLimited)
+        #expect(error.quota == ModelError.Quota(id: "GenerateRequestsPerMinutePerProjectPerModel", limit: 1000))
+        #expect(error.retryAfter == 12)
+    }
+
+    @Test func tierServedFromTheBody() throws {
+        #expect(WireFormat.servedTier(try JSONParser.parse(#"{"usageMetadata":{"serviceTier":"standard"}}"#)) == .standard)
+        #expect(WireFormat.servedTier(try JSONParser.parse(#"{"status":"completed","service_tier":"flex"}"#)) == .flex)
+        #expect(WireFormat.servedTier(try JSONParser.parse(#"{"status":"completed"}"#)) == nil)
+    }
+}

@@ -10,10 +10,15 @@ public struct RetryPolicy: Sendable, Equatable {
     public init() {}
 
     /// Seconds to wait before attempt `attempt + 1`, or nil to give up.
+    /// A rate-limit error that names no delay is retried no sooner than this: the window it hit
+    /// has not reset within a sub-second jitter.
+    public var rateLimitedFloor: Double = 2
+
     public func delay(afterAttempt attempt: Int, error: ModelError, uniform: Double) -> Double? {
         guard error.isRetryable, attempt < maxAttempts else { return nil }
         let ceiling = min(maxDelay, baseDelay * Double(1 << min(attempt - 1, 30)))
         let jittered = ceiling * uniform
+        if error.kind == .rateLimited, error.retryAfter == nil { return max(jittered, rateLimitedFloor) }
         return max(jittered, error.retryAfter ?? 0)
     }
 }

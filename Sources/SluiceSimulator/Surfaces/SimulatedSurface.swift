@@ -56,7 +56,9 @@ extension InteractionsSurface {
         case .deadlineExceeded: ErrorEnvelope.interactions(504, code: "deadline_exceeded", message: "The request timed out. Please try again.", headers: headers)
         case .billing(let message): ErrorEnvelope.interactions(429, code: "too_many_requests", message: message, headers: headers)
         case .rateLimited(_, _, _, let retryAfter, let withHeader):
-            ErrorEnvelope.interactions(429, code: "rate_limit_exceeded", message: "Rate limit exceeded. Please retry after some time.",
+            // Field reports: the delay comes only in the text ("… Please retry in 1.2s."), unless
+            // the simulator is asked to add a Retry-After header too.
+            ErrorEnvelope.interactions(429, code: "rate_limit_exceeded", message: "Rate limit exceeded. Please retry in \(ErrorEnvelope.duration(retryAfter)).",
                                        headers: headers + (withHeader ? [("Retry-After", String(Int(retryAfter.rounded(.up))))] : []))
         case .dailyQuota:
             ErrorEnvelope.interactions(429, code: "quota_exceeded", message: "You exceeded your current daily quota. Please check your plan and billing details.", headers: headers)

@@ -29,7 +29,7 @@ id,name,website,description
     static let companyProfileTemplate = #"""
 ---
 # Enrich company records: a category from a fixed list, a one-line summary, and a size guess.
-model: gemini-3-flash-preview
+model: gemini-3.5-flash
 tier: flex
 max_output_tokens: 512
 system: You classify companies for a market map. Answer only from the description given.

@@ -102,7 +102,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "API surface: interactions (default) or generate-content.") var api: GeminiAPI?
     @Option(help: "Base URL of the Gemini API (or a simulator).") var endpoint: String?
 
-    static let defaultModel = "gemini-3-flash-preview"
+    static let defaultModel = "gemini-3.5-flash"
     static let defaultEndpoint = "https://generativelanguage.googleapis.com"
 }
 

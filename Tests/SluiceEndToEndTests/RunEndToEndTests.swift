@@ -121,12 +121,12 @@ struct RunEndToEndTests {
             #expect(events.count == 2)
             #expect(events[0].path == "/v1beta/interactions")
             #expect(events[0].body == (try JSONParser.parse("""
-                {"model":"gemini-3-flash-preview","input":"Who is Ada?","system_instruction":"Be terse.",
+                {"model":"gemini-3.5-flash","input":"Who is Ada?","system_instruction":"Be terse.",
                  "generation_config":{"max_output_tokens":64,"thinking_level":"low"},
                  "response_format":{"type":"text","mime_type":"application/json","schema":{"type":"object","properties":{"kind":{"type":"string"}},"required":["kind"]}},
                  "service_tier":"flex","store":false}
                 """)))
-            #expect(events[1].path == "/v1beta/models/gemini-3-flash-preview:generateContent")
+            #expect(events[1].path == "/v1beta/models/gemini-3.5-flash:generateContent")
             #expect(events[1].body == (try JSONParser.parse("""
                 {"contents":[{"role":"user","parts":[{"text":"Who is Ada?"}]}],"systemInstruction":{"role":"user","parts":[{"text":"Be terse."}]},
                  "serviceTier":"flex",

@@ -74,3 +74,18 @@ struct RetryHintTests {
         #expect(WireFormat.servedTier(try JSONParser.parse(#"{"status":"completed"}"#)) == nil)
     }
 }
+
+@Suite("Gemini prices")
+struct GeminiPricesTests {
+    /// 1M input of which 400k cached, 100k output, at flex for gemini-3.5-flash:
+    /// (600k × 1.50 + 400k × 0.15 + 100k × 9.00) / 1M × 0.5.
+    @Test func cachedInputBillsAtTheCachedRate() {
+        let usage = TokenUsage(input: 1_000_000, output: 60_000, thought: 40_000, cached: 400_000)
+        let flex = GeminiPrices().cost(model: "gemini-3.5-flash", tier: .flex, usage: usage)!
+        #expect(abs(flex - (0.9 + 0.06 + 0.9) * 0.5) < 1e-9)
+        // A model without a cached rate bills cached tokens as input.
+        let pro = GeminiPrices().cost(model: "gemini-2.5-pro", tier: .standard, usage: TokenUsage(input: 1_000_000, cached: 500_000))!
+        #expect(abs(pro - 1.25) < 1e-9)
+        #expect(GeminiPrices().cost(model: "no-such-model", tier: .flex, usage: usage) == nil)
+    }
+}

@@ -17,7 +17,7 @@ public enum RunReport {
         lines.append("requests this run: \(c.requests) (\(c.retries) retries: \(c.shed) shed, \(c.rateLimited) rate-limited)\(c.dedupeSaved > 0 ? "; \(c.dedupeSaved) calls saved by sharing identical prompts" : "")")
         if c.fallbacks > 0 { lines.append("fallback: \(c.fallbacks) record(s) answered at a fallback tier after Flex shed them (billed at that tier's price)") }
         let u = c.usage
-        lines.append("tokens this run: \(u.input) in · \(u.output) out · \(u.thought) thinking")
+        lines.append("tokens this run: \(u.input) in\(u.cached > 0 ? " (\(u.cached) cached)" : "") · \(u.output) out · \(u.thought) thinking")
         if s.costKnown, let standard = s.costAtStandard {
             let billed = s.bills.compactMap { b in b.cost.map { "\(b.tier.rawValue) \(dollars($0))" } }
             lines.append("cost this run: \(dollars(s.cost))\(billed.isEmpty ? "" : " (\(billed.joined(separator: ", ")))"); at standard price: \(dollars(standard))")
@@ -56,7 +56,7 @@ public enum RunReport {
             "requests": JSONValue(c.requests), "retries": JSONValue(c.retries), "shed": JSONValue(c.shed),
             "rate_limited": JSONValue(c.rateLimited), "dedupe_calls_saved": JSONValue(c.dedupeSaved),
             "fallback_answers": JSONValue(c.fallbacks), "wait_budget_exceeded": JSONValue(c.waitBudgetExceeded),
-            "tokens": ["input": JSONValue(c.usage.input), "output": JSONValue(c.usage.output), "thought": JSONValue(c.usage.thought)],
+            "tokens": ["input": JSONValue(c.usage.input), "cached": JSONValue(c.usage.cached), "output": JSONValue(c.usage.output), "thought": JSONValue(c.usage.thought)],
             "by_tier": .object(byTier),
             "cost_usd": JSONValue(s.cost),
             "cost_at_standard_usd": number(s.costAtStandard),

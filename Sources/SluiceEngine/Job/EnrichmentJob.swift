@@ -53,7 +53,7 @@ public final class EnrichmentJob: Sendable {
     var outputPath: String { options.output.path ?? JobPaths.output(for: options.input.path, format: options.output.format) }
 
     var badRecordsPath: String {
-        options.input.badRecordsPath ?? JobPaths.badRecords(output: options.output.path ?? outputPath, journal: options.journal.path)
+        options.input.badRecordsPath ?? JobPaths.badRecords(output: outputPath, journal: options.journal.path)
     }
 
     /// Opens the input (gzip by magic bytes) with the run's reader options. `captureDocument`:
@@ -203,7 +203,7 @@ public final class EnrichmentJob: Sendable {
         let answers = AnswerColumns(options: options)
         var columns = inputColumns
         for c in answers.names where !columns.contains(c) { columns.append(c) }
-        let output = try makeOutput(path: options.output.path ?? outputPath, reader: input.reader, columns: columns, newFields: answers.names)
+        let output = try makeOutput(path: outputPath, reader: input.reader, columns: columns, newFields: answers.names)
         var cursor = JournalCursor(journal)
         let pass = OutputPass(input: input, output: output, limit: options.input.limit, counters: counters, logger: logger)
         do {
@@ -221,6 +221,6 @@ public final class EnrichmentJob: Sendable {
             output.discard()
             throw error
         }
-        return options.output.path == "-" ? "-" : outputPath
+        return outputPath
     }
 }

@@ -164,7 +164,7 @@ struct RunCommand: AsyncParsableCommand {
         if dryRun { o.output.path = output }
         o.input.limit = limit
         o.output.overwriteColumns = outputOptions.overwriteColumns
-        o.input.reader = inputOptions.reader
+        do { o.input.reader = try inputOptions.reader() } catch { throw EngineError(.usage, error.message) }
         o.input.onBadRecord = inputOptions.onBadRecord
         o.input.badRecordsPath = inputOptions.badRecords
         o.output.gzip = outputOptions.gzip ? true : nil

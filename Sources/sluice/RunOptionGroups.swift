@@ -64,10 +64,11 @@ struct InputOptions: ParsableArguments {
         return dialect
     }
 
-    var reader: ReaderOptions {
+    /// The reader's options (validate() has checked them; a bad dialect is never sniffed instead).
+    func reader() throws(ValidationError) -> ReaderOptions {
         var r = ReaderOptions()
         r.hasHeader = !noHeader
-        r.dialect = try? dialect()
+        r.dialect = try dialect()
         r.raggedRows = raggedRows
         r.invalidUTF8 = invalidUtf8
         r.limits.maxFieldBytes = maxFieldBytes

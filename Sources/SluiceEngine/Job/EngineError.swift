@@ -35,5 +35,16 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         message = journal.message
     }
 
+    /// Whatever a pass threw, as the command's error: the engine's, the journal's and the
+    /// formats' errors keep their codes; anything else is a failure.
+    public init(anyError error: any Error) {
+        switch error {
+        case let error as EngineError: self = error
+        case let error as JournalError: self.init(error)
+        case let error as FormatError: self.init(error)
+        default: self.init(.failure, "\(error)")
+        }
+    }
+
     public var description: String { message }
 }

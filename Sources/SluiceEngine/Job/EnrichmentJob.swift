@@ -128,12 +128,8 @@ public final class EnrichmentJob: Sendable {
             return try await Journal.with(path: options.journal.path, fingerprint: fingerprint, restart: options.journal.restart) { journal in
                 try await run(client: client, journal: journal, inputColumns: inputColumns)
             }
-        } catch let error as EngineError {
-            throw error
-        } catch let error as JournalError {
-            throw EngineError(error)
         } catch {
-            throw EngineError(.failure, "\(error)")
+            throw EngineError(anyError: error)
         }
     }
 
@@ -144,7 +140,6 @@ public final class EnrichmentJob: Sendable {
         let dispatcher = Dispatcher(client: client, prototype: options.prompt.request(""), policy: options.dispatch, concurrency: options.concurrency,
                                     prices: options.prices, counters: counters, stop: stop, logger: logger)
         let pass: any AnswerPass = OnlinePass(options: options, dispatcher: dispatcher, counters: counters, stop: stop, logger: logger)
-        var failure: EngineError?
         var columns = inputColumns
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -158,16 +153,9 @@ public final class EnrichmentJob: Sendable {
                 writer.close()
                 try await group.waitForAll()
             }
-        } catch let error as EngineError {
-            failure = error
-        } catch let error as JournalError {
-            failure = EngineError(error)
-        } catch let error as FormatError {
-            failure = EngineError(error)
         } catch {
-            failure = EngineError(.failure, "\(error)")
+            throw EngineError(anyError: error)
         }
-        if let failure { throw failure }
 
         let summary = try Self.journaled { () throws(JournalError) in try journal.summary() }
         if let reason = stop.current { return Outcome(status: .stopped(reason), journal: summary) }

@@ -200,16 +200,24 @@ public final class Journal {
 /// Read-only queries on a journal: `sluice status`, and tests that check what was journaled.
 public struct JournalReader {
     let db: SQLiteDatabase
+    /// A run killed while creating the journal leaves a file without tables: it holds nothing yet.
+    let empty: Bool
 
-    init(db: SQLiteDatabase) { self.db = db }
+    init(db: SQLiteDatabase) {
+        self.db = db
+        empty = false
+    }
 
     /// Opens an existing journal without taking the job lock.
     public init(path: String) throws(JournalError) {
         guard FileManager.default.fileExists(atPath: path) else { throw JournalError(.notFound, "journal \(path): no such file") }
         db = try SQLiteDatabase(path: path)
+        let tables = try db.prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('meta','records')")
+        empty = try tables.step() ? tables.int(0) < 2 : true
     }
 
     public func meta() throws(JournalError) -> [String: String] {
+        if empty { return [:] }
         let query = try db.prepare("SELECT key, value FROM meta")
         var out: [String: String] = [:]
         while try query.step() { out[query.string(0) ?? ""] = query.string(1) ?? "" }
@@ -218,6 +226,7 @@ public struct JournalReader {
 
     public func summary() throws(JournalError) -> Journal.Summary {
         var s = Journal.Summary()
+        if empty { return s }
         let query = try db.prepare("SELECT state, count(*), sum(input_tokens), sum(output_tokens), sum(thought_tokens), sum(attempts) FROM records GROUP BY state")
         while try query.step() {
             switch query.string(0) {
@@ -235,6 +244,7 @@ public struct JournalReader {
 
     /// Prompt hashes of the records in `state`.
     public func promptHashes(state: RecordState) throws(JournalError) -> [String] {
+        if empty { return [] }
         let query = try db.prepare("SELECT prompt_hash FROM records WHERE state = ?1 AND prompt_hash IS NOT NULL ORDER BY number")
         query.bind(1, state.rawValue)
         var out: [String] = []

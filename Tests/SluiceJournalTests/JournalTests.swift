@@ -50,3 +50,18 @@ struct JournalTests {
         _ = first
     }
 }
+
+/// A run killed between creating the journal file and its first transaction leaves a file with
+/// no tables; reading it (sluice status, a resume check) sees an empty journal, not an SQL error.
+@Suite("Journal reader")
+struct JournalReaderTests {
+    @Test func aJournalWithoutTablesReadsAsEmpty() throws {
+        let path = NSTemporaryDirectory() + "sluice-journal-empty-\(UUID().uuidString).db"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let reader = try JournalReader(path: path)
+        #expect(try reader.summary() == Journal.Summary())
+        #expect(try reader.meta().isEmpty)
+        #expect(try reader.promptHashes(state: .done).isEmpty)
+    }
+}

@@ -155,7 +155,7 @@ struct RunCommand: AsyncParsableCommand {
             output: .init(path: outputPath, format: outputFormat(for: inFormat), column: outputOptions.column ?? s.column ?? tmpl.name),
             prompt: .init(template: tmpl, schema: schemaValue, model: modelOptions.model ?? s.model ?? ModelOptions.defaultModel, tier: serviceTier),
             journal: .init(path: journalPath), prices: GeminiPrices())
-        o.concurrency = dispatchOptions.concurrency
+        o.concurrency = dispatchOptions.ceiling(warn: Self.warn)
         o.output.errorColumn = outputOptions.errorColumn
         o.journal.restart = journalOptions.restart
         o.journal.retryFailed = journalOptions.retryFailed

@@ -108,7 +108,7 @@ struct ModelOptions: ParsableArguments {
 }
 
 struct DispatchOptions: ParsableArguments {
-    @Option(help: "Most requests in flight (Flex answers take minutes: keep this wide).") var concurrency = 256
+    @Option(help: "Upper bound of records in process and requests in flight (default \(DispatchOptions.defaultConcurrency), within the open-file limit). The limit in use is found at run time; see DEFAULTS.") var concurrency: Int?
     @Option(help: "Attempts per record before it fails.") var maxAttempts = 10
     @Option(help: "First retry delay in seconds (doubles each attempt, full jitter).") var retryBaseDelay = 2.0
     @Option(help: "Longest retry delay in seconds.") var retryMaxDelay = 120.0
@@ -116,15 +116,19 @@ struct DispatchOptions: ParsableArguments {
     @Option(help: "Most seconds one record may spend retrying; past it the record stays pending (exit 75) or falls back.") var maxWait: Double?
     @Option(help: "Opt-in fallback tier for records Flex keeps shedding: standard (full price; counted in the summary).") var fallback: ServiceTier?
     @Option(help: "Shed attempts before a record falls back (with --fallback).") var fallbackAfter = 3
-    @Option(help: "Client-side requests per minute (shared by all requests).") var rpm: Int?
-    @Option(help: "Client-side input tokens per minute (estimated before sending, corrected from usage).") var tpm: Int?
+    @Option(help: "Your requests-per-minute quota: paced evenly just under it (default: learned from 429s).") var rpm: Int?
+    @Option(help: "Your input-tokens-per-minute quota: paced just under it (estimated before sending, corrected from usage; default: learned from 429s that name it).") var tpm: Int?
     @Option(help: "Retries may be at most this fraction of the last minute's requests.") var retryBudget = 0.5
-    @Option(help: "Floor of the adaptive in-flight limit (its ceiling is --concurrency).") var minConcurrency = 4
+    @Option(help: "Floor of the capacity limit on requests in flight.") var minConcurrency = 4
+    @Option(help: "Megabytes the records in process may take (bounds requests in flight; about 28 KB each plus the prompt).") var memoryBudget = 1024
+    @Option(help: .hidden) var timeScale = 1.0
     @Option(help: "Stop (resumably, exit 75) before spending more than this many USD.") var maxCost: Double?
     @Flag(help: "Send identical prompts separately instead of sharing one answer.") var noDedupe = false
 
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        guard memoryBudget >= 1 else { throw ValidationError("--memory-budget must be at least 1 (MB)") }
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
     }
@@ -147,7 +151,23 @@ struct DispatchOptions: ParsableArguments {
         p.retry.maxAttempts = maxAttempts
         p.retry.baseDelay = retryBaseDelay
         p.retry.maxDelay = retryMaxDelay
-        return p
+        p.memoryBudget = memoryBudget << 20
+        return timeScale == 1 ? p : p.scaled(by: timeScale)
+    }
+
+    static let defaultConcurrency = 20_000
+
+    /// The ceiling of the job: `--concurrency` or the default, within what the open-file limit
+    /// allows (raised to its hard limit first); a clamp is said once through `warn`.
+    func ceiling(warn: (String) -> Void) -> Int {
+        let allowed = OpenFileLimit.requestsAllowed(softLimit: OpenFileLimit.raiseToHard())
+        let wanted = concurrency ?? Self.defaultConcurrency
+        // The default is clamped in silence unless the limit is far below it.
+        if wanted > allowed, concurrency != nil || allowed < wanted / 2 {
+            warn("the open-file limit allows about \(allowed) requests in flight (one socket each over HTTP/1.1), not \(wanted); using \(allowed) (raise it with 'ulimit -n')")
+            return allowed
+        }
+        return min(wanted, allowed)
     }
 }
 

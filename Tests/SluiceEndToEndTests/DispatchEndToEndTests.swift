@@ -33,7 +33,9 @@ struct DispatchEndToEndTests {
         config.rateLimits.window = 6
         try await SimulatorServer.withRunning(config) { sim in
             let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", api,
-                                                 "--concurrency", "4", "--retry-base-delay", "0.05", "--report", dir.path + "/report.json"], environment: Self.env)
+                                                 "--concurrency", "4", "--retry-base-delay", "0.05", "--report", dir.path + "/report.json",
+                                                 // The client's quota minute is the simulator's 6 s window.
+                                                 "--time-scale", "0.1"], environment: Self.env)
             #expect(r.status == 0, "\(r.stderr)")
             let events = sim.simulator.events()
             let limited = events.filter { $0.outcome == "rate_limited" }

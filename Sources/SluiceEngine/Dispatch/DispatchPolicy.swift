@@ -14,15 +14,33 @@ public struct DispatchPolicy: Sendable, Equatable {
     /// Retries at most this fraction of the last minute's requests (plus `retryBudgetMinimum`).
     public var retryBudgetRatio = 0.5
     public var retryBudgetMinimum = 20
-    /// Floor of the adaptive in-flight limit; its ceiling is the job's concurrency.
+    /// Floor of the capacity limit on requests in flight; its ceiling is the job's concurrency.
     public var minConcurrency = 4
-    /// Seconds within which further overload signals count as the same event: about the round
-    /// trip of a shed request (503s come back fast even when answers take minutes).
-    public var overloadWindow = 1.0
+    /// Bytes the records in process may take (bounds how many are in flight).
+    public var memoryBudget = 1 << 30
+    /// Multiplies every time constant of the dispatcher (the quota minute, the capacity
+    /// controller's clock): a benchmark that scales Flex latencies and the service's rate
+    /// windows by s runs the client at the same s. 1 in production. See `scaled(by:)`.
+    public private(set) var timeScale = 1.0
     /// Stop (resumably) before spending more than this many USD.
     public var maxCost: Double? = nil
     /// Send identical rendered prompts once and share the answer.
     public var dedupe = true
 
     public init() {}
+
+    /// This policy with every duration multiplied by `scale` (the retry delays and wait budget
+    /// too), so that every ratio of a scaled-down run stays what it is in real time.
+    public func scaled(by scale: Double) -> DispatchPolicy {
+        var p = self
+        p.timeScale = timeScale * scale
+        p.retry.baseDelay *= scale
+        p.retry.maxDelay *= scale
+        p.retry.rateLimitedFloor *= scale
+        p.maxWait = maxWait.map { $0 * scale }
+        return p
+    }
+
+    /// Seconds in a quota "minute".
+    public var minute: Double { 60 * timeScale }
 }

@@ -4,10 +4,13 @@ import SluiceModel
 import SluiceJSON
 import Synchronization
 
-/// Sends the job's requests: an AIMD in-flight limit, RPM/TPM buckets and pauses after 429s
-/// that name a delay, backoff with a retry budget, per-record attempt and wait budgets, opt-in
-/// fallback to another tier, dedupe of identical prompts, and a cost cap. One call of `resolve`
-/// per record; the job journals what it returns.
+/// Sends the job's requests within three limits, each from its own signal — the rate
+/// (`RateController`: requests and tokens per minute, paced evenly), Flex's capacity
+/// (`CapacityController`: shedding) and the in-flight bound (`InFlightBound`: Little's law,
+/// memory, the ceiling) — with backoff and a retry budget, per-record attempt and wait budgets,
+/// opt-in fallback to another tier, dedupe of identical prompts, and a cost cap. One call of
+/// `resolve` per record; the job journals what it returns. The controllers are pure; this
+/// class is their shell: a lock, continuations, and `runClock`, which ticks them.
 public final class Dispatcher: Sendable {
     /// What became of one record's request.
     public enum Resolution: Sendable {
@@ -18,16 +21,17 @@ public final class Dispatcher: Sendable {
     }
 
     struct State: Sendable {
-        var limit: AdaptiveLimit
+        var capacity: CapacityController
+        var rates: RateController
+        var bound: InFlightBound
+        /// The in-flight limit now: the least of the three.
+        var limit: Int
         var minLimitSeen: Int
-        var rates: RateBudget
         var retries: RetryBudget
         var waiters: [String: [CheckedContinuation<Resolution?, Never>]] = [:]
         var spent = 0.0
         var reserved = 0.0
         var averageOutput = 256.0
-        /// Smoothed seconds a shed or rate-limited attempt takes to come back.
-        var overloadTurnaround: Double?
         var answersSeen = 0
         /// Requests on the wire, and attempts waiting for a permit (FIFO from `permitHead`).
         var onWire = 0
@@ -37,7 +41,7 @@ public final class Dispatcher: Sendable {
         /// Hands free permits to waiters in arrival order; returns who to wake.
         mutating func grantPermits() -> [CheckedContinuation<Void, Never>] {
             var wake: [CheckedContinuation<Void, Never>] = []
-            while onWire < limit.current, permitHead < permitWaiters.count {
+            while onWire < limit, permitHead < permitWaiters.count {
                 wake.append(permitWaiters[permitHead])
                 permitHead += 1
                 onWire += 1
@@ -48,6 +52,14 @@ public final class Dispatcher: Sendable {
             }
             return wake
         }
+
+        /// Recomputes the in-flight limit after any controller moved.
+        mutating func updateLimit() {
+            limit = bound.limit(capacity: capacity.current, rate: rates.requestRate)
+            minLimitSeen = min(minLimitSeen, limit)
+        }
+
+        var waitingForPermit: Int { permitWaiters.count - permitHead }
     }
 
     let client: any ModelClient
@@ -61,9 +73,10 @@ public final class Dispatcher: Sendable {
     let stop: StopSignal
     let logger: Logger
     private let state: Mutex<State>
+    private let clockStopped = Atomic<Bool>(false)
     private let started = ContinuousClock.now
 
-    /// `concurrency`: the ceiling of the adaptive in-flight limit.
+    /// `concurrency`: the ceiling of records in process and of requests in flight.
     init(client: any ModelClient, prototype: GenerationRequest, policy: DispatchPolicy, concurrency: Int, prices: any PriceBook,
          counters: RunCounters, stop: StopSignal, logger: Logger) {
         self.client = client
@@ -74,24 +87,59 @@ public final class Dispatcher: Sendable {
         self.counters = counters
         self.stop = stop
         self.logger = logger
-        let limit = AdaptiveLimit(floor: min(policy.minConcurrency, concurrency), ceiling: concurrency, window: policy.overloadWindow)
-        state = Mutex(State(limit: limit, minLimitSeen: limit.current,
-                            rates: RateBudget(requestsPerMinute: policy.requestsPerMinute, tokensPerMinute: policy.tokensPerMinute),
-                            retries: RetryBudget(ratio: policy.retryBudgetRatio, minimum: policy.retryBudgetMinimum)))
-        counters.update { $0.limit = limit.current }
+        let capacity = CapacityController(floor: min(policy.minConcurrency, concurrency), ceiling: concurrency, scale: policy.timeScale)
+        let rates = RateController(minute: policy.minute, requestsPerMinute: policy.requestsPerMinute, tokensPerMinute: policy.tokensPerMinute)
+        let bound = InFlightBound(ceiling: concurrency, memoryBudget: policy.memoryBudget)
+        let limit = bound.limit(capacity: capacity.current, rate: rates.requestRate)
+        state = Mutex(State(capacity: capacity, rates: rates, bound: bound, limit: limit, minLimitSeen: limit,
+                            retries: RetryBudget(ratio: policy.retryBudgetRatio, minimum: policy.retryBudgetMinimum, window: policy.minute)))
+        counters.update { $0.limit = limit }
     }
 
     var now: Double { (ContinuousClock.now - started).seconds }
 
     /// The in-flight limit now.
-    public var currentLimit: Int { state.withLock { $0.limit.current } }
+    public var currentLimit: Int { state.withLock { $0.limit } }
+
+    /// Most records in process (in flight or in backoff): the ceiling and the memory budget.
+    public var recordCap: Int { state.withLock { $0.bound.recordCap } }
+
+    /// Ticks the controllers (their time-based growth and probes) until cancelled: growth must
+    /// not wait for an answer, which on Flex takes minutes.
+    func runClock() async {
+        let interval = Duration.milliseconds(Int64(max(10, min(100, 100 * policy.timeScale))))
+        while !Task.isCancelled, !clockStopped.load(ordering: .relaxed) {
+            try? await Task.sleep(for: interval)
+            tick()
+        }
+    }
+
+    /// Ends `runClock` (the pass is over).
+    func stopClock() { clockStopped.store(true, ordering: .relaxed) }
+
+    func tick() {
+        let (wake, limit) = state.withLock { s -> ([CheckedContinuation<Void, Never>], Int) in
+            let t = now
+            s.capacity.tick(now: t, demand: s.onWire + s.waitingForPermit)
+            s.rates.tick(now: t)
+            s.updateLimit()
+            return (s.grantPermits(), s.limit)
+        }
+        counters.update { $0.limit = limit }
+        for w in wake { w.resume() }
+    }
+
+    /// The rate paced now and where it came from, for the report.
+    public var pacing: (requestsPerMinute: Double?, source: RateController.Source?, tokensPerMinute: Double?) {
+        state.withLock { ($0.rates.requests?.perMinute, $0.rates.requests?.source ?? $0.rates.tokens?.source, $0.rates.tokens?.perMinute) }
+    }
 
     /// Waits until fewer requests than the adaptive limit are on the wire. Records sleeping in
     /// backoff hold no permit, so a lower limit really lowers the load on the service.
     func acquirePermit() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
-                if s.onWire < s.limit.current, s.permitHead == s.permitWaiters.count {
+                if s.onWire < s.limit, s.permitHead == s.permitWaiters.count {
                     s.onWire += 1
                     return true
                 }
@@ -175,6 +223,7 @@ public final class Dispatcher: Sendable {
     func attempts(prompt: String) async -> Resolution {
         var request = prototype
         request.prompt = prompt
+        state.withLock { $0.bound.prompt(bytes: prompt.utf8.count) }
         var progress = Progress(request: request,
                                 estimate: (TokenEstimate.characters(prompt) + systemCharacters + 3) / 4,
                                 attempts: RecordAttempts(policy: policy, tier: request.tier, now: now))
@@ -219,9 +268,13 @@ public final class Dispatcher: Sendable {
         let tier = answer.servedTier ?? progress.request.tier
         let actual = prices.cost(model: prototype.model, tier: tier, usage: answer.usage) ?? 0
         let estimate = progress.estimate
+        let seconds = (ContinuousClock.now - progress.sent).seconds
         let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.limit.onAnswer()
-            s.rates.correct(estimated: estimate, actual: answer.usage.input)
+            let t = now
+            s.capacity.outcome(now: t)
+            s.bound.answered(latency: seconds)
+            s.rates.answered(estimatedTokens: estimate, actualTokens: answer.usage.input, now: t)
+            s.updateLimit()
             s.reserved -= cost
             s.spent += actual
             s.answersSeen += 1
@@ -229,7 +282,6 @@ public final class Dispatcher: Sendable {
             return s.grantPermits()
         }
         for w in grown { w.resume() }
-        let seconds = (ContinuousClock.now - progress.sent).seconds
         let limitNow = currentLimit
         let fellBack = progress.request.tier != prototype.tier
         counters.update {
@@ -248,22 +300,22 @@ public final class Dispatcher: Sendable {
         progress.wasted += used
         let tier = progress.request.tier
         let usedCost = prices.cost(model: prototype.model, tier: tier, usage: used) ?? 0
-        let sent = progress.sent
         let decreased = state.withLock { s -> Bool in
             s.reserved -= cost
             s.spent += usedCost
-            var down = false
-            if error.kind == .shed || error.kind == .rateLimited {
-                // One decrease per overload round trip (capped by the policy's window).
-                let took = (ContinuousClock.now - sent).seconds
-                let turnaround = s.overloadTurnaround.map { $0 + (took - $0) / 8 } ?? took
-                s.overloadTurnaround = turnaround
-                s.limit.window = min(policy.overloadWindow, max(0.02, 2 * turnaround))
-                down = s.limit.onOverload(now: now, inFlight: s.onWire + 1)
-                s.minLimitSeen = min(s.minLimitSeen, s.limit.current)
+            let t = now
+            let before = s.limit
+            switch error.kind {
+            case .shed:
+                s.capacity.shed(now: t, inFlight: s.onWire + 1)
+                s.rates.responded(now: t)
+            case .rateLimited: s.rates.rateLimited(error, now: t)
+            default:
+                s.capacity.outcome(now: t)
+                s.rates.responded(now: t)
             }
-            if error.kind == .rateLimited, let delay = error.retryAfter { s.rates.pause(for: delay, now: now) }
-            return down
+            s.updateLimit()
+            return s.limit < before
         }
         counters.update {
             $0.usage += used
@@ -308,13 +360,27 @@ public final class Dispatcher: Sendable {
         return !stop.isSet
     }
 
-    /// Waits for the rate buckets and the cost cap; false when the run is stopping.
+    /// Waits for the request's slot in the rate schedule, and checks the cost cap; false when
+    /// the run is stopping. A slot voided while waiting (the rate fell, a 429 paused sending)
+    /// is reserved again.
     func admit(tokens: Int, tier: ServiceTier) async -> Bool {
+        var slot = state.withLock { $0.rates.reserve(tokens: tokens, now: now) }
         while true {
             if stop.isSet { return false }
-            let wait = state.withLock { $0.rates.reserve(tokens: tokens, now: now) }
-            if wait <= 0 { break }
-            try? await Task.sleep(for: .milliseconds(Int64(min(wait, 5) * 1000) + 1))
+            let wait = slot.at - now
+            if wait > 0 {
+                // In steps of at most a second, so a stop is seen while waiting.
+                try? await Task.sleep(for: .milliseconds(Int64(min(wait, 1) * 1000) + 1))
+                continue
+            }
+            let again = state.withLock { s -> RateController.Slot? in
+                let t = now
+                guard s.rates.valid(slot, now: t) else { return s.rates.reserve(tokens: tokens, now: t) }
+                s.rates.sent(now: t)
+                return nil
+            }
+            guard let again else { break }
+            slot = again
         }
         if let cap = policy.maxCost {
             let cost = reservedCost(tokens: tokens, tier: tier)

@@ -144,12 +144,14 @@ public final class EnrichmentJob: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
+                group.addTask { await dispatcher.runClock() }
                 do {
                     columns = try await pass.run(input: try openInput(), finals: finals, writer: writer, inputColumns: inputColumns)
                 } catch {
                     writer.close()
                     throw error
                 }
+                dispatcher.stopClock()
                 writer.close()
                 try await group.waitForAll()
             }

@@ -88,7 +88,7 @@ public struct JobConfiguration: Sendable {
     public var journal: JournalSettings
     public var dispatch = DispatchPolicy()
     /// The ceiling of requests in process.
-    public var concurrency = 256
+    public var concurrency = 20_000
     public var requestTimeout: Duration = .seconds(20 * 60)
     /// What the provider charges: cost cap, dry-run estimate, report.
     public var prices: any PriceBook

@@ -45,9 +45,9 @@ struct OnlinePass: AnswerPass {
                     counters.update { $0.alreadyDone += 1 }
                     continue
                 }
-                // Records in process (on the wire or in backoff) are bounded by the ceiling, which
-                // bounds memory; the dispatcher's adaptive limit bounds requests on the wire.
-                while running >= options.concurrency {
+                // Records in process (on the wire or in backoff) are bounded by the ceiling and the
+                // memory budget; the dispatcher's in-flight limit bounds requests on the wire.
+                while running >= dispatcher.recordCap {
                     try await group.next()
                     running -= 1
                 }

@@ -274,7 +274,13 @@ public final class Simulator: Sendable {
         case .http500: return surface.failure(.internalError, headers: headers)
         case .http503: return surface.failure(.unavailable, headers: headers)
         case .http504: return surface.failure(.deadlineExceeded, headers: headers)
-        case .http429: return rateLimited(call: call, metric: .requests, limit: configuration.rateLimits.rpm ?? 500, retryAfter: configuration.faultRetryDelay, headers: headers)
+        case .http429:
+            // An injected 429 names the configured quota, if there is one; else it is a busy 429
+            // with a delay only (a quota it named would be a false rate to pace at).
+            guard let rpm = configuration.rateLimits.rpm else {
+                return call.surface.simulated.failure(.busy(retryAfter: configuration.faultRetryDelay, retryAfterHeader: configuration.interactionsRetryAfter), headers: headers)
+            }
+            return rateLimited(call: call, metric: .requests, limit: rpm, retryAfter: configuration.faultRetryDelay, headers: headers)
         case .quota: return dailyQuota(call: call, limit: configuration.rateLimits.rpd ?? 10_000, retryAfter: 21_926, headers: headers)
         case .billing:
             return surface.failure(.billing("Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing."), headers: headers)

@@ -27,6 +27,8 @@ enum SurfaceFailure: Sendable {
     case shed
     case billing(String)
     case rateLimited(model: String, metric: RateLimitState.Metric, limit: Int, retryAfter: Double, retryAfterHeader: Bool)
+    /// A 429 that names no quota (Flex answers some when busy): a retry delay only.
+    case busy(retryAfter: Double, retryAfterHeader: Bool)
     case dailyQuota(model: String, limit: Int, retryAfter: Double)
     case invalidContinuation
 }
@@ -55,7 +57,7 @@ extension InteractionsSurface {
         case .unavailable, .shed: ErrorEnvelope.interactions(503, code: "service_unavailable", message: "The service is currently unavailable.", headers: headers)
         case .deadlineExceeded: ErrorEnvelope.interactions(504, code: "deadline_exceeded", message: "The request timed out. Please try again.", headers: headers)
         case .billing(let message): ErrorEnvelope.interactions(429, code: "too_many_requests", message: message, headers: headers)
-        case .rateLimited(_, _, _, let retryAfter, let withHeader):
+        case .rateLimited(_, _, _, let retryAfter, let withHeader), .busy(let retryAfter, let withHeader):
             // Field reports: the delay comes only in the text ("… Please retry in 1.2s."), unless
             // the simulator is asked to add a Retry-After header too.
             ErrorEnvelope.interactions(429, code: "rate_limit_exceeded", message: "Rate limit exceeded. Please retry in \(ErrorEnvelope.duration(retryAfter)).",
@@ -109,6 +111,9 @@ extension GenerateContentSurface {
         case .rateLimited(let model, .inputTokens, let limit, let retryAfter, _):
             ErrorEnvelope.quota429(model: model, quotaID: "GenerateContentInputTokensPerModelPerMinute",
                                    metric: "generativelanguage.googleapis.com/generate_content_input_token_count", limit: limit, retryAfter: retryAfter, headers: headers)
+        case .busy(let retryAfter, _):
+            ErrorEnvelope.rpc(429, message: "Resource has been exhausted (e.g. check quota).",
+                              details: [["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": .string(ErrorEnvelope.duration(retryAfter))]], headers: headers)
         case .dailyQuota(let model, let limit, let retryAfter):
             ErrorEnvelope.quota429(model: model, quotaID: "GenerateRequestsPerDayPerProjectPerModel",
                                    metric: "generativelanguage.googleapis.com/generate_requests_per_model_per_day", limit: limit, retryAfter: retryAfter, headers: headers)

@@ -1,0 +1,173 @@
+import SluiceModel
+
+/// The request and token rates the job paces at, each from the best signal there is: the
+/// user's `rpm`/`tpm`; else the per-minute quota a 429 names (`QuotaFailure`); else an
+/// estimate, taken when 429s that name nothing come dense (`SignalShare`: a spent quota
+/// refuses most sends, while Flex also answers a stray 429 when busy), of what the service
+/// accepted in the minute before, then raised on a time basis while demand exceeds it. With
+/// no limit known nothing is paced. A quota 429 pauses every send until the window it hit
+/// resets (the delay it names, else an estimate of the window's remainder); a stray one
+/// pauses them for the delay it names, if it names one. Pure: callers pass the clock (seconds).
+public struct RateController: Sendable, Equatable {
+    /// Where a rate came from.
+    public enum Source: String, Sendable, Equatable {
+        case configured, quota, estimated
+    }
+
+    /// One paced quantity (requests or input tokens).
+    public struct Limit: Sendable, Equatable {
+        public internal(set) var perMinute: Double
+        public internal(set) var source: Source
+        var pacer: Pacer
+    }
+
+    /// When a reserved request may go. Slots of an older `epoch` are void (the rate fell or a
+    /// pause began after they were given): the waiter reserves again.
+    public struct Slot: Sendable, Equatable {
+        public var at: Double
+        public var epoch: Int
+    }
+
+    /// Seconds in a quota "minute" (60, times the time scale of a scaled-down benchmark).
+    public let minute: Double
+    /// Fraction of a known or estimated quota that is paced: just under it.
+    public var margin = 0.98
+    /// Growth of an estimated rate per minute while demand exceeds it.
+    public var probePerMinute = 0.1
+    public private(set) var requests: Limit?
+    public private(set) var tokens: Limit?
+    /// No request may start before this time.
+    public private(set) var pausedUntil: Double = 0
+    public private(set) var epoch = 0
+    /// The first send after the last pause: the start of the quota window as far as we know.
+    private var episodeStart: Double?
+    private var history: SendHistory
+    private var bare429s: SignalShare
+    private var lastTick: Double
+
+    public init(minute: Double = 60, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, now: Double = 0) {
+        self.minute = minute
+        history = SendHistory(minute: minute)
+        bare429s = SignalShare(window: minute / 30)
+        lastTick = now
+        if let rpm = requestsPerMinute { requests = Self.limit(Double(rpm) * margin, .configured, minute: minute, now: now) }
+        if let tpm = tokensPerMinute { tokens = Self.limit(Double(tpm) * margin, .configured, minute: minute, now: now) }
+    }
+
+    /// Sends spread evenly: at most a sixtieth of a minute (a second) of them at once.
+    private static func limit(_ perMinute: Double, _ source: Source, minute: Double, now: Double) -> Limit {
+        Limit(perMinute: perMinute, source: source, pacer: Pacer(rate: perMinute / minute, burst: minute / 60, now: now))
+    }
+
+    /// Requests per second paced now, if any.
+    public var requestRate: Double? { requests.map { $0.perMinute / minute } }
+
+    /// Reserves a request of `tokens` estimated input tokens.
+    public mutating func reserve(tokens count: Int, now: Double) -> Slot {
+        var at = max(now, pausedUntil)
+        if requests != nil { at = max(at, requests!.pacer.reserve(cost: 1, now: at)) }
+        if let perMinute = tokens?.perMinute { at = max(at, tokens!.pacer.reserve(cost: min(Double(count), perMinute), now: at)) }
+        return Slot(at: at, epoch: epoch)
+    }
+
+    /// Whether a slot may still be used at `now`.
+    public func valid(_ slot: Slot, now: Double) -> Bool { slot.epoch == epoch && now >= pausedUntil }
+
+    /// A reserved request goes on the wire.
+    public mutating func sent(now: Double) {
+        history.recordSent(now: now)
+        if episodeStart == nil { episodeStart = now }
+    }
+
+    /// Corrects the token pacing once the real input tokens are known.
+    public mutating func answered(estimatedTokens: Int, actualTokens: Int, now: Double) {
+        bare429s.record(now: now, signal: false)
+        if estimatedTokens > actualTokens { tokens?.pacer.refund(Double(estimatedTokens - actualTokens), now: now) }
+    }
+
+    /// Any other response (an error that is not a 429) at `now`.
+    public mutating func responded(now: Double) { bare429s.record(now: now, signal: false) }
+
+    /// A request was refused with 429: learn the rate it implies and pause until the window
+    /// resets, if it is a quota signal. Returns the end of the pause (`pausedUntil`).
+    @discardableResult
+    public mutating func rateLimited(_ error: ModelError, now: Double) -> Double {
+        history.recordRefused(now: now)
+        switch error.quota.flatMap(QuotaRate.init) {
+        case .requests(let value)?:
+            if requests?.source != .configured { lower(\.requests, to: Double(value) * margin, source: .quota, now: now) }
+        case .tokens(let value)?:
+            if tokens?.source != .configured { lower(\.tokens, to: Double(value) * margin, source: .quota, now: now) }
+        case nil:
+            bare429s.record(now: now, signal: true)
+            // A stray 429 that names a delay pauses for it; one that names nothing only
+            // delays its own record.
+            guard bare429s.dense(now: now) else {
+                if let delay = error.retryAfter { pause(until: now + delay) }
+                return pausedUntil
+            }
+            if requests == nil || requests?.source == .estimated {
+                let accepted = history.accepted(now: now)
+                lower(\.requests, to: Double(max(1, accepted)) * margin, source: .estimated, now: now)
+            }
+        }
+        pause(until: now + (error.retryAfter ?? windowRemainder(now: now)))
+        return pausedUntil
+    }
+
+    private mutating func pause(until: Double) {
+        if until > pausedUntil {
+            pausedUntil = until
+            episodeStart = nil
+            epoch += 1
+            // The waiters reserve again: their schedule starts when the pause ends.
+            if let rate = requests?.pacer.rate { requests!.pacer.reset(rate: rate, now: until) }
+            if let rate = tokens?.pacer.rate { tokens!.pacer.reset(rate: rate, now: until) }
+        }
+    }
+
+    /// A 429 never raises a rate (but for a named quota over an estimate): a lower one
+    /// replaces it, and the schedule restarts.
+    private mutating func lower(_ limit: WritableKeyPath<Self, Limit?>, to perMinute: Double, source: Source, now: Double) {
+        // A quota the service named replaces an estimate, even a lower one.
+        // An estimate moves only by more than a percent: each 429 of one overshoot lowers it by
+        // one request, and every change sends the waiters to reserve again.
+        if let current = self[keyPath: limit], !(source == .quota && current.source == .estimated),
+           current.perMinute <= perMinute || (source == .estimated && perMinute > current.perMinute * 0.99) { return }
+        self[keyPath: limit] = Self.limit(perMinute, source, minute: minute, now: now)
+        epoch += 1
+    }
+
+    /// Time until the quota window a 429 hit resets, when the 429 does not say: a window is
+    /// assumed to start with the first send after a pause.
+    func windowRemainder(now: Double) -> Double {
+        let floor = minute / 60
+        guard let start = episodeStart else { return 2 * floor }
+        let since = now - start
+        let left = since < minute ? minute - since : minute - since.truncatingRemainder(dividingBy: minute)
+        return max(floor, left)
+    }
+
+    /// Raises an estimated request rate while demand exceeds it (a time-based probe: a quota
+    /// raised mid-job, or an estimate taken low, is found again within minutes).
+    public mutating func tick(now: Double) {
+        let dt = max(0, now - lastTick)
+        lastTick = now
+        guard var limit = requests, limit.source == .estimated, now >= pausedUntil, limit.pacer.backlog(now: now) > 0 else { return }
+        limit.perMinute *= 1 + probePerMinute * dt / minute
+        limit.pacer.raise(to: limit.perMinute / minute)
+        requests = limit
+    }
+}
+
+/// What a `QuotaFailure` quota id paces: requests or input tokens per minute. Per-day quotas
+/// and others are not rates to pace at.
+enum QuotaRate: Equatable {
+    case requests(Int)
+    case tokens(Int)
+
+    init?(_ quota: ModelError.Quota) {
+        guard let value = quota.limit, value > 0, quota.id.contains("PerMinute") else { return nil }
+        self = quota.id.contains("Token") ? .tokens(value) : .requests(value)
+    }
+}

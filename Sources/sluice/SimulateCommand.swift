@@ -9,15 +9,20 @@ struct SimulateCommand: AsyncParsableCommand {
         abstract: "Serve a local Gemini API simulator (Interactions and generateContent) with a Flex behaviour model.",
         discussion: """
             Answers are deterministic: the same prompt text gets the same answer in every run and \
-            process (JSON conforming to the request's schema when one is given). Latencies are the \
-            tier's distribution times --time-scale. Faults come from --fault rules, from a request \
+            process (JSON conforming to the request's schema when one is given). --time-scale \
+            multiplies every duration of the service alike — latencies, the rate window, the quota \
+            day, the capacity schedule — so a scaled run keeps real ratios (at 0 latencies vanish \
+            and windows stay as given). Faults come from --fault rules, from a request \
             header 'X-Sim-Fault: KIND' (or KIND*N: first N attempts of that prompt), or from a \
             'sim-fault:KIND' marker inside the prompt text.
 
-            Fault kinds: 500 503 504 429 quota billing drop truncate slow continuation max_tokens \
-            safety prompt_blocked.
+            Fault kinds: 500 503 504 429 quota billing drop truncate slow evict continuation \
+            max_tokens safety prompt_blocked. An injected 429 names the --rpm quota when one is \
+            set, else only a retry delay. 'evict' drops a Flex request with 503 after half its \
+            service time; a drop in --flex-capacity-schedule evicts what no longer fits.
 
-            Control endpoints: GET /_sim/stats (counts per prompt hash, queues), GET /_sim/requests \
+            Control endpoints: GET /_sim/stats (totals, responses by status, evictions, queues, \
+            counts per prompt hash; ?prompts=0 leaves those out), GET /_sim/requests \
             (recent requests with bodies, the API key redacted), POST /_sim/reset.
 
             Examples:
@@ -25,6 +30,7 @@ struct SimulateCommand: AsyncParsableCommand {
               sluice simulate --port 0 --time-scale 0.01 --flex-capacity 8 --flex-queue 32
               sluice simulate --fault 503=0.3 --fault 429=0.05 --fault drop=0.01 --seed 7
               sluice simulate --rpm 60 --rpd 1000 --rate-window 60
+              sluice simulate --time-scale 0.05 --rpm 1000 --flex-capacity 4000 --flex-capacity-schedule 0:4000,120:400,420:4000
               GEMINI_API_KEY=sim-test-key sluice run in.csv -t t.md --endpoint http://127.0.0.1:8089
             """
     )
@@ -45,6 +51,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var timeScale = 1.0
 
     @Option(help: "Flex requests served at once.") var flexCapacity = 64
+    @Option(help: "Flex capacity over time, SECONDS:CAPACITY,... (service seconds, scaled); a drop evicts requests in service.") var flexCapacitySchedule: String?
     @Option(help: "Flex requests that may wait; beyond it → 503.") var flexQueue = 10_000
     @Option(help: "Flex service time MIN,MEDIAN,MAX in seconds.") var flexLatency = "60,180,900"
     @Option(help: "Standard requests served at once.") var standardCapacity = 256
@@ -56,8 +63,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Requests per rate window; over it → retryable 429 with RetryInfo.") var rpm: Int?
     @Option(help: "Input tokens per rate window; over it → retryable 429.") var tpm: Int?
     @Option(help: "Requests per day; over it → the daily-quota 429 (not retryable).") var rpd: Int?
-    @Option(help: "Length of the rate window in seconds.") var rateWindow = 60.0
-    @Option(help: "Length of the quota day in seconds.") var dayLength = 86_400.0
+    @Option(help: "Length of the rate window in service seconds (scaled by --time-scale).") var rateWindow = 60.0
+    @Option(help: "Length of the quota day in service seconds (scaled by --time-scale).") var dayLength = 86_400.0
 
     @Option(name: .customLong("fault"), help: "Fault rule KIND=P (probability per attempt), KIND*N (first N attempts of each prompt) or KIND (repeatable).")
     var faults: [String] = []
@@ -77,6 +84,9 @@ struct SimulateCommand: AsyncParsableCommand {
             if Self.latency(value) == nil { throw ValidationError("\(name) '\(value)': expected MIN,MEDIAN,MAX seconds") }
         }
         if timeScale < 0 { throw ValidationError("--time-scale must not be negative") }
+        if let schedule = flexCapacitySchedule, CapacitySchedule(parsing: schedule) == nil {
+            throw ValidationError("--flex-capacity-schedule '\(schedule)': expected SECONDS:CAPACITY,... (e.g. 0:500,120:50,300:500)")
+        }
     }
 
     static func latency(_ text: String) -> LatencyDistribution? {
@@ -99,6 +109,7 @@ struct SimulateCommand: AsyncParsableCommand {
         c.rateLimits.rpd = rpd
         c.rateLimits.window = rateWindow
         c.rateLimits.day = dayLength
+        c.flexCapacitySchedule = flexCapacitySchedule.flatMap(CapacitySchedule.init(parsing:))
         c.faults = faults.compactMap(FaultRule.init(parsing:))
         c.faultRetryDelay = faultRetryDelay
         c.slowFirstByteSeconds = slowFirstByte

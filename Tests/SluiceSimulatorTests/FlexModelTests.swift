@@ -177,7 +177,7 @@ struct FlexModelTests {
             let answer = AnswerGenerator.text(for: "retry me")
             let thought = AnswerGenerator.thoughtTokens(for: "retry me", level: nil)
             #expect(entry == Wire.json("""
-                {"requests":3,"answers":1,"faults":2,"shed":0,"rate_limited":0,"input_tokens":\(AnswerGenerator.tokens("retry me")),
+                {"requests":3,"answers":1,"faults":2,"shed":0,"rate_limited":0,"evicted":0,"input_tokens":\(AnswerGenerator.tokens("retry me")),
                  "output_tokens":\(AnswerGenerator.tokens(answer)),"thought_tokens":\(thought)}
                 """))
             #expect(stats.json["faults_by_kind"] == Wire.json(#"{"503":2}"#))
@@ -241,6 +241,76 @@ struct FlexModelTests {
             #expect(!log.text.contains("sim-test-key"))
             _ = try await Wire.send("\(sim.baseURL)/_sim/reset", method: .POST)
             #expect(sim.simulator.stats().totals.requests == 0)
+        }
+    }
+
+    @Test func aCapacityDropEvictsRequestsInServiceAndTheRiseAdmitsTheQueue() async throws {
+        var config = SimulatorConfiguration()
+        // Service seconds scaled by 0.01: the drop comes at 2.5 s, the rise at 3.5 s; answers take 6 s.
+        config.timeScale = 0.01
+        config.flex = .init(capacity: 6, queueLimit: 10, latency: .init(minimum: 600, median: 600, maximum: 600))
+        config.flexCapacitySchedule = CapacitySchedule(parsing: "0:6,250:2,350:6")
+        try await SimulatorServer.withRunning(config) { sim in
+            let results = try await withThrowingTaskGroup(of: WireResponse.self) { group in
+                for i in 0..<8 {
+                    group.addTask { try await Wire.send("\(sim.baseURL)/v1beta/interactions", body: Self.ix("evict \(i)")) }
+                }
+                // All eight in (6 in service, 2 queued) before the drop, however loaded the machine.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while sim.simulator.statsJSON(prompts: false)["queues"]?["flex"]?["queued"] != 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(sim.simulator.statsJSON(prompts: false)["uptime_seconds"]?.doubleValue ?? 9 < 2.5, "the machine was too slow to test the drop")
+                // Something must arrive after each point for the schedule to apply: a stats poll does.
+                try await Task.sleep(for: .milliseconds(2600))
+                _ = sim.simulator.statsJSON(prompts: false)
+                try await Task.sleep(for: .milliseconds(1100))
+                _ = sim.simulator.statsJSON(prompts: false)
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let statuses = results.map(\.status).sorted()
+            // 6 in service, 2 queued; the drop to 2 evicts 4 (503); the 2 queued are served once it rises.
+            #expect(statuses == [200, 200, 200, 200, 503, 503, 503, 503], "\(statuses)")
+            let stats = sim.simulator.statsJSON(prompts: false)
+            #expect(stats["queues"]?["flex"]?["evicted"] == 4)
+            #expect(stats["totals"]?["evicted"] == 4)
+            #expect(stats["responses_by_status"]?["503"] == 4 && stats["responses_by_status"]?["200"] == 4)
+            #expect(stats["prompts"]?.objectValue?.isEmpty == true)
+            #expect(results.first { $0.status == 503 }?.json["error"]?["code"] == "service_unavailable")
+        }
+    }
+
+    @Test func theEvictFaultDropsAFlexRequestAfterHalfItsServiceTime() async throws {
+        var config = SimulatorConfiguration()
+        config.timeScale = 1
+        config.flex = .init(capacity: 4, queueLimit: 4, latency: .init(minimum: 1, median: 1, maximum: 1))
+        try await SimulatorServer.withRunning(config) { sim in
+            let began = ContinuousClock.now
+            let r = try await Wire.send("\(sim.baseURL)/v1beta/models/m:generateContent", body: Self.gc("evict me"), headers: ["x-goog-api-key": "sim-test-key", "X-Sim-Fault": "evict"])
+            let took = ContinuousClock.now - began
+            #expect(r.status == 503)
+            #expect(took >= .milliseconds(450))
+            let stats = sim.simulator.stats()
+            #expect(stats.totals.evicted == 1 && stats.faultsByKind["evict"] == 1 && stats.totals.answers == 0)
+        }
+    }
+
+    @Test func theTimeScaleScalesRateWindowsToo() async throws {
+        var config = SimulatorConfiguration()
+        // A 60 s window at scale 0.02 is 1.2 s: its 429 names what is left of it, under 1.2 s.
+        config.timeScale = 0.02
+        config.flex = .init(capacity: 10, queueLimit: 10, latency: .zero)
+        config.rateLimits.rpm = 1
+        try await SimulatorServer.withRunning(config) { sim in
+            let url = "\(sim.baseURL)/v1beta/models/m:generateContent"
+            var limited: WireResponse?
+            for i in 0..<6 where limited == nil {
+                let r = try await Wire.send(url, body: Self.gc("scaled \(i)"))
+                if r.status == 429 { limited = r }
+            }
+            let delay = limited?.json["error"]?["details"]?.arrayValue?.compactMap { $0["retryDelay"]?.stringValue }.first
+            let seconds = delay.flatMap { Double($0.dropLast()) }
+            #expect(seconds != nil && seconds! > 0 && seconds! <= 1.2, "\(delay ?? "no 429")")
         }
     }
 }

@@ -15,6 +15,9 @@ public enum FaultKind: String, Sendable, CaseIterable {
     case truncate
     /// The first byte waits `slowFirstByteSeconds`.
     case slow
+    /// Flex eviction: the request is dropped with 503 after half its service time in service
+    /// (standard traffic took its slot), billed nothing.
+    case evict
     /// Interactions: the answer comes in two `requires_continuation` hops.
     case continuation
     /// The answer is cut at a few tokens: `incomplete` / `MAX_TOKENS`.

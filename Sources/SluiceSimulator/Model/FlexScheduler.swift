@@ -1,19 +1,42 @@
 import Synchronization
 
-/// Serves requests within each tier's capacity, queues the excess and sheds what the queue
-/// cannot hold. A thin shell over `TierQueueState`: a mutex and continuations.
+/// Serves requests within each tier's capacity, queues the excess, sheds what the queue
+/// cannot hold, and evicts requests in service when a `CapacitySchedule` lowers the capacity.
+/// A thin shell over `TierQueueState`: a mutex and continuations.
 final class FlexScheduler: Sendable {
+    /// How a request's time in service ended.
+    enum ServiceOutcome: Equatable, Sendable { case completed, evicted }
+
+    private struct Service: Sendable {
+        enum Phase: Sendable {
+            case running
+            case parked(CheckedContinuation<ServiceOutcome, Never>)
+            case finished(ServiceOutcome)
+        }
+        var tier: ServiceTier
+        var phase: Phase
+    }
+
     private struct State: Sendable {
         var tiers: [ServiceTier: TierQueueState]
         var continuations: [UInt64: CheckedContinuation<Admission, Never>] = [:]
         var nextTicket: UInt64 = 0
+        /// Requests in service, by id (ids grow: the newest are evicted first).
+        var services: [UInt64: Service] = [:]
+        var nextService: UInt64 = 0
+        /// The schedule point applied last.
+        var scheduleIndex: Int?
     }
     private let state: Mutex<State>
+    private let schedule: CapacitySchedule?
+    private let timeScale: Double
 
     init(configuration: SimulatorConfiguration) {
         var tiers: [ServiceTier: TierQueueState] = [:]
         for tier in ServiceTier.allCases { tiers[tier] = TierQueueState(model: configuration.model(for: tier)) }
         state = Mutex(State(tiers: tiers))
+        schedule = configuration.flexCapacitySchedule
+        timeScale = configuration.timeScale
     }
 
     enum Admission: Equatable { case admitted, shed }
@@ -24,11 +47,40 @@ final class FlexScheduler: Sendable {
         return state.withLock { $0.tiers[.priority]!.isSaturated } ? .standard : .priority
     }
 
+    /// Applies the capacity schedule point in force at `elapsed`, if it changed: resumes the
+    /// evicted requests and the ones admitted from the queue.
+    func applySchedule(elapsed: Double) {
+        guard let schedule, let index = schedule.index(at: elapsed, timeScale: timeScale) else { return }
+        let (evicted, admitted) = state.withLock { s -> ([CheckedContinuation<ServiceOutcome, Never>], [CheckedContinuation<Admission, Never>]) in
+            guard s.scheduleIndex != index else { return ([], []) }
+            s.scheduleIndex = index
+            let (evict, admit) = s.tiers[.flex]!.setCapacity(schedule.points[index].capacity)
+            var resumed: [CheckedContinuation<ServiceOutcome, Never>] = []
+            let victims = s.services.filter { id, service in
+                if case .finished = service.phase { return false }
+                return service.tier == .flex
+            }.keys.sorted(by: >).prefix(evict)
+            s.tiers[.flex]!.evicted(victims.count)
+            for id in victims {
+                if case .parked(let c) = s.services[id]!.phase {
+                    resumed.append(c)
+                    s.services[id] = nil
+                } else {
+                    s.services[id]!.phase = .finished(.evicted)
+                }
+            }
+            return (resumed, admit.compactMap { s.continuations.removeValue(forKey: $0) })
+        }
+        for c in evicted { c.resume(returning: .evicted) }
+        for c in admitted { c.resume(returning: .admitted) }
+    }
+
     /// Waits for a server slot in `tier`, or returns `.shed` at once when the queue is full.
     /// The arrival and the parking of the continuation happen under one lock, so a release
     /// can never miss a waiter.
-    func admit(_ tier: ServiceTier) async -> Admission {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Admission, Never>) in
+    func admit(_ tier: ServiceTier, elapsed: Double) async -> Admission {
+        applySchedule(elapsed: elapsed)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Admission, Never>) in
             let immediate: Admission? = state.withLock { s in
                 s.nextTicket += 1
                 let ticket = s.nextTicket
@@ -44,12 +96,52 @@ final class FlexScheduler: Sendable {
         }
     }
 
-    /// Frees the slot taken by `admit`, handing it straight to the next waiter.
-    func release(_ tier: ServiceTier) {
-        let next = state.withLock { s -> CheckedContinuation<Admission, Never>? in
-            guard let ticket = s.tiers[tier]!.finish() else { return nil }
-            return s.continuations.removeValue(forKey: ticket)
+    /// Holds an admitted request's slot for `seconds`, then frees it for the next waiter.
+    /// `evict`: the request is dropped (by a fault) at the end of that time instead of answered.
+    /// A schedule drop may evict it earlier.
+    func serve(_ tier: ServiceTier, seconds: Double, evict: Bool = false) async -> ServiceOutcome {
+        let id = state.withLock { s -> UInt64 in
+            s.nextService += 1
+            s.services[s.nextService] = Service(tier: tier, phase: .running)
+            return s.nextService
         }
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                if seconds > 0 { try? await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded()))) }
+                self.finish(id, evict ? .evicted : .completed)
+            }
+            let outcome = await withCheckedContinuation { (c: CheckedContinuation<ServiceOutcome, Never>) in
+                let ready = state.withLock { s -> ServiceOutcome? in
+                    guard let service = s.services[id] else { return .evicted }
+                    if case .finished(let outcome) = service.phase {
+                        s.services[id] = nil
+                        return outcome
+                    }
+                    s.services[id]!.phase = .parked(c)
+                    return nil
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+            group.cancelAll()
+            return outcome
+        }
+    }
+
+    /// The service time of `id` is over: free its slot (unless a schedule drop took it).
+    private func finish(_ id: UInt64, _ outcome: ServiceOutcome) {
+        let (parked, next) = state.withLock { s -> (CheckedContinuation<ServiceOutcome, Never>?, CheckedContinuation<Admission, Never>?) in
+            guard let service = s.services[id] else { return (nil, nil) }
+            if case .finished = service.phase { return (nil, nil) }  // evicted by the schedule
+            let ticket = s.tiers[service.tier]!.finish(served: outcome == .completed)
+            let next = ticket.flatMap { s.continuations.removeValue(forKey: $0) }
+            if case .parked(let c) = service.phase {
+                s.services[id] = nil
+                return (c, next)
+            }
+            s.services[id]!.phase = .finished(outcome)
+            return (nil, next)
+        }
+        parked?.resume(returning: outcome)
         next?.resume(returning: .admitted)
     }
 
@@ -59,6 +151,7 @@ final class FlexScheduler: Sendable {
         var peakQueued: Int
         var served: Int
         var shed: Int
+        var evicted: Int
         var capacity: Int
         var queueLimit: Int
     }
@@ -67,7 +160,7 @@ final class FlexScheduler: Sendable {
         state.withLock { s in
             s.tiers.mapValues {
                 TierSnapshot(inService: $0.inService, queued: $0.queued, peakQueued: $0.peakWaiting, served: $0.served,
-                             shed: $0.shed, capacity: $0.model.capacity, queueLimit: $0.model.queueLimit)
+                             shed: $0.shed, evicted: $0.evicted, capacity: $0.model.capacity, queueLimit: $0.model.queueLimit)
             }
         }
     }

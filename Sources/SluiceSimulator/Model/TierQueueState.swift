@@ -8,6 +8,7 @@ struct TierQueueState: Sendable {
     private(set) var peakWaiting = 0
     private(set) var served = 0
     private(set) var shed = 0
+    private(set) var evicted = 0
 
     init(model: SimulatorConfiguration.TierModel) { self.model = model }
 
@@ -30,9 +31,10 @@ struct TierQueueState: Sendable {
         return .shed
     }
 
-    /// A served request finished; returns the ticket now admitted from the queue, if any.
-    mutating func finish() -> UInt64? {
-        served += 1
+    /// A request in service finished (`served`: answered; else evicted by a fault); returns
+    /// the ticket now admitted from the queue, if any.
+    mutating func finish(served answered: Bool = true) -> UInt64? {
+        if answered { served += 1 } else { evicted += 1 }
         if waitingHead < waiting.count {
             let next = waiting[waitingHead]
             waitingHead += 1
@@ -41,6 +43,27 @@ struct TierQueueState: Sendable {
         }
         inService -= 1
         return nil
+    }
+
+    /// The capacity changes (a `CapacitySchedule` point). Returns how many requests in
+    /// service are over a lower capacity (to evict, then `evicted`) and the tickets admitted
+    /// from the queue under a higher one.
+    mutating func setCapacity(_ capacity: Int) -> (evict: Int, admit: [UInt64]) {
+        model.capacity = max(0, capacity)
+        var admit: [UInt64] = []
+        while inService < model.capacity, waitingHead < waiting.count {
+            admit.append(waiting[waitingHead])
+            waitingHead += 1
+            inService += 1
+        }
+        compactIfNeeded()
+        return (max(0, inService - model.capacity), admit)
+    }
+
+    /// `count` requests in service were evicted: their slots are gone with the capacity.
+    mutating func evicted(_ count: Int) {
+        inService -= count
+        evicted += count
     }
 
     /// Whether a priority request over its own capacity should be served as standard.

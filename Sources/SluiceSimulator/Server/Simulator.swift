@@ -22,7 +22,7 @@ public final class Simulator: Sendable {
     public init(configuration: SimulatorConfiguration = SimulatorConfiguration()) {
         self.configuration = configuration
         scheduler = FlexScheduler(configuration: configuration)
-        state = Mutex(State(limits: RateLimitState(limits: configuration.rateLimits)))
+        state = Mutex(State(limits: RateLimitState(limits: configuration.rateLimits.scaled(by: configuration.timeScale))))
     }
 
     var elapsed: Double {
@@ -42,19 +42,22 @@ public final class Simulator: Sendable {
             $0.stats = SimulatorStats()
             $0.events = []
             $0.eventsDropped = 0
-            $0.limits = RateLimitState(limits: configuration.rateLimits)
+            $0.limits = RateLimitState(limits: configuration.rateLimits.scaled(by: configuration.timeScale))
         }
     }
 
-    /// `GET /_sim/stats`: counters plus the live queue of each tier.
-    public func statsJSON() -> JSONValue {
-        guard case .object(var o) = stats().json else { return .null }
+    /// `GET /_sim/stats`: counters plus the live queue of each tier (`prompts`: and the
+    /// counters of every prompt; `GET /_sim/stats?prompts=0` leaves them out).
+    public func statsJSON(prompts: Bool = true) -> JSONValue {
+        scheduler.applySchedule(elapsed: elapsed)
+        guard case .object(var o) = stats().json(prompts: prompts) else { return .null }
         var tiers = JSONObject()
         for (tier, snap) in scheduler.snapshot().sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             tiers[tier.rawValue] = [
                 "capacity": JSONValue(snap.capacity), "queue_limit": JSONValue(snap.queueLimit),
                 "in_service": JSONValue(snap.inService), "queued": JSONValue(snap.queued),
                 "peak_queued": JSONValue(snap.peakQueued), "served": JSONValue(snap.served), "shed": JSONValue(snap.shed),
+                "evicted": JSONValue(snap.evicted),
             ]
         }
         o["queues"] = .object(tiers)
@@ -69,7 +72,7 @@ public final class Simulator: Sendable {
         let path = request.path
         if path.hasPrefix("/_sim/") { return control(request) }
         if request.method == "POST", path == "/v1beta/interactions" {
-            return await modelCall(request, surface: .interactions, model: nil)
+            return counted(await modelCall(request, surface: .interactions, model: nil))
         }
         if path.hasPrefix("/v1beta/interactions/") {
             guard authorized(request) == nil else { return ErrorEnvelope.interactions(401, code: "authentication", message: "API key not valid. Please pass a valid API key.") }
@@ -79,7 +82,7 @@ public final class Simulator: Sendable {
         if request.method == "POST", path.hasPrefix("/v1beta/models/"), let colon = path.lastIndex(of: ":") {
             let model = String(path[path.index(path.startIndex, offsetBy: "/v1beta/models/".count)..<colon])
             switch path[path.index(after: colon)...] {
-            case "generateContent": return await modelCall(request, surface: .generateContent, model: model)
+            case "generateContent": return counted(await modelCall(request, surface: .generateContent, model: model))
             case "countTokens": return countTokens(request, model: model)
             default: break
             }
@@ -87,9 +90,15 @@ public final class Simulator: Sendable {
         return ErrorEnvelope.rpc(404, message: "Method not found: \(request.method) \(path)")
     }
 
+    /// Counts a model call's response by status.
+    func counted(_ response: SimHTTPResponse) -> SimHTTPResponse {
+        state.withLock { $0.stats.responsesByStatus[response.status, default: 0] += 1 }
+        return response
+    }
+
     func control(_ request: SimHTTPRequest) -> SimHTTPResponse {
         switch (request.method, request.path) {
-        case ("GET", "/_sim/stats"): return .json(200, statsJSON())
+        case ("GET", "/_sim/stats"): return .json(200, statsJSON(prompts: request.query["prompts"] != "0"))
         case ("GET", "/_sim/requests"):
             let (events, dropped) = state.withLock { ($0.events, $0.eventsDropped) }
             return .json(200, ["requests": .array(events.map(\.json)), "dropped": JSONValue(dropped)])
@@ -230,16 +239,22 @@ public final class Simulator: Sendable {
         let servingTier = scheduler.servingTier(for: call.tier)
         event.servedTier = servingTier.rawValue
         let servedHeader = [("x-gemini-service-tier", servingTier.rawValue)]
-        if await scheduler.admit(servingTier) == .shed {
+        if await scheduler.admit(servingTier, elapsed: elapsed) == .shed {
             state.withLock { $0.stats.record(prompt: hash) { $0.shed += 1 } }
             event.outcome = "shed"
             return simulated.failure(.shed, headers: servedHeader)
         }
         var rng = SplitMix64(seed: configuration.seed ^ PromptHash.value(call.prompt) &+ UInt64(attempt) &* 0x9E37_79B9)
         let seconds = configuration.model(for: servingTier).latency.seconds(uniform: rng.unit()) * configuration.timeScale
-        if seconds > 0 { try? await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded()))) }
-        scheduler.release(servingTier)
-        state.withLock { $0.stats.serviceSecondsByTier[servingTier.rawValue, default: 0] += seconds }
+        let evictedByFault = fault == .evict && servingTier == .flex
+        let served = await scheduler.serve(servingTier, seconds: evictedByFault ? seconds / 2 : seconds, evict: evictedByFault)
+        state.withLock { $0.stats.serviceSecondsByTier[servingTier.rawValue, default: 0] += evictedByFault ? seconds / 2 : seconds }
+        if served == .evicted {
+            if evictedByFault { recordFault(.evict, hash: hash) }
+            state.withLock { $0.stats.record(prompt: hash) { $0.evicted += 1 } }
+            event.outcome = "evicted"
+            return simulated.failure(.shed, headers: servedHeader)
+        }
 
         if fault == .drop {
             recordFault(.drop, hash: hash)

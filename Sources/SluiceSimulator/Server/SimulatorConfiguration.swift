@@ -1,5 +1,8 @@
 /// Every knob of the simulator. Defaults model the Flex tier as documented (answers in 1–15
-/// minutes, shed with 503 when its queue is full); tests shrink the clock with `timeScale`.
+/// minutes, shed with 503 when its queue is full); tests shrink the clock with `timeScale`,
+/// which scales every duration of the service alike — latencies, rate windows, the quota day,
+/// the capacity schedule — so a scaled run keeps real ratios. (With `timeScale` 0 latencies
+/// vanish and the windows stay as given.)
 public struct SimulatorConfiguration: Sendable {
     /// API keys accepted; any other key gets each surface's "invalid key" error.
     public var apiKeys: Set<String> = ["sim-test-key"]
@@ -7,8 +10,10 @@ public struct SimulatorConfiguration: Sendable {
     public var acceptAnyKey = false
     /// Seeds fault draws and latencies. The same seed, prompt and attempt give the same outcome.
     public var seed: UInt64 = 1
-    /// Multiplies every simulated latency: 0.001 turns Flex minutes into fractions of a second.
+    /// Multiplies every simulated duration: 0.001 turns Flex minutes into fractions of a second.
     public var timeScale: Double = 1
+    /// Flex capacity over time (evicting requests in service when it drops); nil: constant.
+    public var flexCapacitySchedule: CapacitySchedule? = nil
     public var flex = TierModel(capacity: 64, queueLimit: 10_000, latency: .init(minimum: 60, median: 180, maximum: 900))
     public var standard = TierModel(capacity: 256, queueLimit: 1_000, latency: .init(minimum: 1, median: 4, maximum: 30))
     public var priority = TierModel(capacity: 32, queueLimit: 0, latency: .init(minimum: 0.5, median: 2, maximum: 10))
@@ -56,7 +61,8 @@ public struct SimulatorConfiguration: Sendable {
         }
     }
 
-    /// Per-project limits, counted over fixed windows from the simulator's start.
+    /// Per-project limits, counted over fixed windows from the simulator's start. The window
+    /// and the day are service seconds, scaled by `timeScale` (when it is above 0).
     public struct RateLimits: Sendable, Equatable {
         /// Requests per window (a minute by default); over it → retryable 429.
         public var rpm: Int? = nil
@@ -64,10 +70,19 @@ public struct SimulatorConfiguration: Sendable {
         public var tpm: Int? = nil
         /// Requests per day; over it → the daily-quota 429 that must not be retried.
         public var rpd: Int? = nil
-        /// Length of the "minute" window in seconds (real time).
+        /// Length of the "minute" window in service seconds.
         public var window: Double = 60
-        /// Length of the "day" in seconds (real time).
+        /// Length of the "day" in service seconds.
         public var day: Double = 86_400
+
+        /// These limits with the window and the day scaled (0: unscaled).
+        func scaled(by scale: Double) -> RateLimits {
+            guard scale > 0 else { return self }
+            var r = self
+            r.window *= scale
+            r.day *= scale
+            return r
+        }
 
         public init() {}
     }

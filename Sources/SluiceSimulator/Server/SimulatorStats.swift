@@ -11,6 +11,8 @@ public struct SimulatorStats: Sendable, Equatable {
         public var faults = 0
         public var shed = 0
         public var rateLimited = 0
+        /// Requests dropped with 503 while in service (a capacity drop, the `evict` fault).
+        public var evicted = 0
         public var inputTokens = 0
         public var outputTokens = 0
         public var thoughtTokens = 0
@@ -20,7 +22,7 @@ public struct SimulatorStats: Sendable, Equatable {
         var json: JSONValue {
             [
                 "requests": JSONValue(requests), "answers": JSONValue(answers), "faults": JSONValue(faults),
-                "shed": JSONValue(shed), "rate_limited": JSONValue(rateLimited),
+                "shed": JSONValue(shed), "rate_limited": JSONValue(rateLimited), "evicted": JSONValue(evicted),
                 "input_tokens": JSONValue(inputTokens), "output_tokens": JSONValue(outputTokens),
                 "thought_tokens": JSONValue(thoughtTokens),
             ]
@@ -37,6 +39,8 @@ public struct SimulatorStats: Sendable, Equatable {
     public var rejected = 0
     /// Seconds of service time spent, by tier: with the capacity, how busy the service was.
     public var serviceSecondsByTier: [String: Double] = [:]
+    /// Responses to model calls by HTTP status (0: the connection was dropped).
+    public var responsesByStatus: [Int: Int] = [:]
 
     public init() {}
 
@@ -46,9 +50,14 @@ public struct SimulatorStats: Sendable, Equatable {
     }
 
     /// The body of `GET /_sim/stats` (without the live queue figures).
-    public var json: JSONValue {
+    public var json: JSONValue { json(prompts: true) }
+
+    /// `prompts`: with the counters of every prompt (a long list in a big run).
+    public func json(prompts withPrompts: Bool) -> JSONValue {
         var promptsObject = JSONObject()
-        for key in prompts.keys.sorted() { promptsObject.append(key, prompts[key]!.json) }
+        if withPrompts { for key in prompts.keys.sorted() { promptsObject.append(key, prompts[key]!.json) } }
+        var statuses = JSONObject()
+        for key in responsesByStatus.keys.sorted() { statuses.append(String(key), JSONValue(responsesByStatus[key]!)) }
         var faults = JSONObject()
         for key in faultsByKind.keys.sorted() { faults.append(key, JSONValue(faultsByKind[key]!)) }
         var tiers = JSONObject()
@@ -58,7 +67,7 @@ public struct SimulatorStats: Sendable, Equatable {
         return [
             "totals": totals.json, "faults_by_kind": .object(faults), "served_by_tier": .object(tiers),
             "service_seconds_by_tier": .object(service),
-            "rejected": JSONValue(rejected), "prompts": .object(promptsObject),
+            "rejected": JSONValue(rejected), "prompts": .object(promptsObject), "responses_by_status": .object(statuses),
         ]
     }
 }

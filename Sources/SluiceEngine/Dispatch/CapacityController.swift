@@ -33,13 +33,12 @@ public struct CapacityController: Sendable, Equatable {
     private var lastTick: Double
     private var sheds: SignalShare
 
-    /// `scale` multiplies every time constant (1: real time).
-    public init(floor: Int, ceiling: Int, initial: Int = 16, scale: Double = 1, now: Double = 0) {
+    public init(floor: Int, ceiling: Int, initial: Int = 16, now: Double = 0) {
         self.floor = max(1, min(floor, ceiling))
         self.ceiling = max(1, ceiling)
-        doubling = 1 * scale
-        recovery = 10 * scale
-        window = 2 * scale
+        doubling = 1
+        recovery = 10
+        window = 2
         value = Double(max(self.floor, min(self.ceiling, initial)))
         lastTick = now
         sheds = SignalShare(window: window)
@@ -71,14 +70,14 @@ public struct CapacityController: Sendable, Equatable {
         value = min(value, Double(ceiling))
     }
 
-    /// Any outcome of a request that reached the service (answer, error, shed).
-    public mutating func outcome(now: Double) { sheds.record(now: now, signal: false) }
+    /// A request goes on the wire.
+    public mutating func sent(now: Double) { sheds.sent(now: now) }
 
     /// A request was shed (503, or evicted while in service) with `inFlight` requests on the
     /// wire. True when the limit went down.
     @discardableResult
     public mutating func shed(now: Double, inFlight: Int) -> Bool {
-        sheds.record(now: now, signal: true)
+        sheds.signal(now: now)
         guard sheds.dense(now: now), now - lastDecrease >= window else { return false }
         lastDecrease = now
         // A limit far above the load it allowed says nothing about capacity: start from the load.

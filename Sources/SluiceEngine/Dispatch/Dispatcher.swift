@@ -87,7 +87,9 @@ public final class Dispatcher: Sendable {
         self.counters = counters
         self.stop = stop
         self.logger = logger
-        let capacity = CapacityController(floor: min(policy.minConcurrency, concurrency), ceiling: concurrency, scale: policy.timeScale)
+        // Sheds come back in network time, not in Flex time: the capacity clock is not scaled
+        // (a scaled benchmark then sees it slower against its latencies: conservative).
+        let capacity = CapacityController(floor: min(policy.minConcurrency, concurrency), ceiling: concurrency)
         let rates = RateController(minute: policy.minute, requestsPerMinute: policy.requestsPerMinute, tokensPerMinute: policy.tokensPerMinute)
         let bound = InFlightBound(ceiling: concurrency, memoryBudget: policy.memoryBudget)
         let limit = bound.limit(capacity: capacity.current, rate: rates.requestRate)
@@ -216,7 +218,10 @@ public final class Dispatcher: Sendable {
     /// What follows an attempt.
     enum Next {
         case done(Resolution)
-        case retry(after: Double)
+        /// `budgeted`: the retry counts against the retry budget. Retries after a 429 or a shed
+        /// do not: the rate and capacity controllers pace them already, and a budget on top
+        /// would starve a job whose first window overshot its quota.
+        case retry(after: Double, budgeted: Bool)
     }
 
     /// The attempt loop for one request.
@@ -239,9 +244,13 @@ public final class Dispatcher: Sendable {
             switch conclude(result, &progress) {
             case .done(let resolution):
                 return resolution
-            case .retry(let delay):
+            case .retry(let delay, let budgeted):
                 if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
-                guard await retryAllowed(progress) else { return .pending }
+                if budgeted {
+                    guard await retryAllowed(progress) else { return .pending }
+                } else if stop.isSet {
+                    return .pending
+                }
             }
         }
     }
@@ -271,7 +280,6 @@ public final class Dispatcher: Sendable {
         let seconds = (ContinuousClock.now - progress.sent).seconds
         let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             let t = now
-            s.capacity.outcome(now: t)
             s.bound.answered(latency: seconds)
             s.rates.answered(estimatedTokens: estimate, actualTokens: answer.usage.input, now: t)
             s.updateLimit()
@@ -300,23 +308,29 @@ public final class Dispatcher: Sendable {
         progress.wasted += used
         let tier = progress.request.tier
         let usedCost = prices.cost(model: prototype.model, tier: tier, usage: used) ?? 0
-        let decreased = state.withLock { s -> Bool in
+        let sent = progress.sent
+        let (decreased, paced) = state.withLock { s -> (Bool, String?) in
             s.reserved -= cost
             s.spent += usedCost
             let t = now
             let before = s.limit
+            var pacedNote: String?
             switch error.kind {
             case .shed:
                 s.capacity.shed(now: t, inFlight: s.onWire + 1)
-                s.rates.responded(now: t)
-            case .rateLimited: s.rates.rateLimited(error, now: t)
+            case .rateLimited:
+                let before = s.rates.requests?.perMinute
+                s.rates.rateLimited(error, sentAt: (sent - started).seconds, now: t)
+                if let after = s.rates.requests, after.perMinute != before {
+                    pacedNote = "pacing at \(Int(after.perMinute)) requests per minute (\(after.source.rawValue)); paused \(String(format: "%.2f", s.rates.pausedUntil - t)) s"
+                }
             default:
-                s.capacity.outcome(now: t)
-                s.rates.responded(now: t)
+                break
             }
             s.updateLimit()
-            return s.limit < before
+            return (s.limit < before, pacedNote)
         }
+        if let paced { logger.info("\(paced)") }
         counters.update {
             $0.usage += used
             $0.usageByTier[tier, default: TokenUsage()] += used
@@ -341,7 +355,7 @@ public final class Dispatcher: Sendable {
             }
             counters.update { $0.retries += 1 }
             logger.debug("attempt \(progress.attempts.attempt) failed (\(error)); retrying in \(String(format: "%.2f", delay)) s")
-            return .retry(after: delay)
+            return .retry(after: delay, budgeted: error.kind != .rateLimited && error.kind != .shed)
         }
     }
 
@@ -377,6 +391,7 @@ public final class Dispatcher: Sendable {
                 let t = now
                 guard s.rates.valid(slot, now: t) else { return s.rates.reserve(tokens: tokens, now: t) }
                 s.rates.sent(now: t)
+                s.capacity.sent(now: t)
                 return nil
             }
             guard let again else { break }

@@ -36,7 +36,4 @@ public struct Pacer: Sendable, Equatable {
         self.rate = max(rate, 1e-9)
         head = now
     }
-
-    /// A higher rate for reservations from now on (slots already given stay).
-    public mutating func raise(to rate: Double) { self.rate = max(self.rate, rate) }
 }

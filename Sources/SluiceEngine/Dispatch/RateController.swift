@@ -1,3 +1,4 @@
+import Foundation
 import SluiceModel
 
 /// The request and token rates the job paces at, each from the best signal there is: the
@@ -32,7 +33,8 @@ public struct RateController: Sendable, Equatable {
     public let minute: Double
     /// Fraction of a known or estimated quota that is paced: just under it.
     public var margin = 0.98
-    /// Growth of an estimated rate per minute while demand exceeds it.
+    /// Growth of an estimated rate per minute while demand exceeds it, doubling with every
+    /// minute without a quota 429 (at most 64×): an estimate taken far too low is not stuck.
     public var probePerMinute = 0.1
     public private(set) var requests: Limit?
     public private(set) var tokens: Limit?
@@ -43,12 +45,16 @@ public struct RateController: Sendable, Equatable {
     private var episodeStart: Double?
     private var history: SendHistory
     private var bare429s: SignalShare
+    /// When the rate last fell: 429s for requests sent before it are the same overshoot
+    /// coming back (slowly, from a busy service) and teach nothing new.
+    private var lastLowered = -Double.infinity
     private var lastTick: Double
 
     public init(minute: Double = 60, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, now: Double = 0) {
         self.minute = minute
         history = SendHistory(minute: minute)
-        bare429s = SignalShare(window: minute / 30)
+        // 429s come back in network time, not in quota time: the window is not scaled.
+        bare429s = SignalShare(window: 2)
         lastTick = now
         if let rpm = requestsPerMinute { requests = Self.limit(Double(rpm) * margin, .configured, minute: minute, now: now) }
         if let tpm = tokensPerMinute { tokens = Self.limit(Double(tpm) * margin, .configured, minute: minute, now: now) }
@@ -76,39 +82,48 @@ public struct RateController: Sendable, Equatable {
     /// A reserved request goes on the wire.
     public mutating func sent(now: Double) {
         history.recordSent(now: now)
+        bare429s.sent(now: now)
         if episodeStart == nil { episodeStart = now }
     }
 
     /// Corrects the token pacing once the real input tokens are known.
     public mutating func answered(estimatedTokens: Int, actualTokens: Int, now: Double) {
-        bare429s.record(now: now, signal: false)
         if estimatedTokens > actualTokens { tokens?.pacer.refund(Double(estimatedTokens - actualTokens), now: now) }
     }
 
-    /// Any other response (an error that is not a 429) at `now`.
-    public mutating func responded(now: Double) { bare429s.record(now: now, signal: false) }
-
-    /// A request was refused with 429: learn the rate it implies and pause until the window
-    /// resets, if it is a quota signal. Returns the end of the pause (`pausedUntil`).
+    /// A request sent at `sentAt` was refused with 429: learn the rate it implies and pause
+    /// until the window resets, if it is a quota signal. Returns the end of the pause.
     @discardableResult
-    public mutating func rateLimited(_ error: ModelError, now: Double) -> Double {
-        history.recordRefused(now: now)
+    public mutating func rateLimited(_ error: ModelError, sentAt: Double, now: Double) -> Double {
+        history.recordRefused(sentAt: sentAt)
         switch error.quota.flatMap(QuotaRate.init) {
         case .requests(let value)?:
             if requests?.source != .configured { lower(\.requests, to: Double(value) * margin, source: .quota, now: now) }
         case .tokens(let value)?:
             if tokens?.source != .configured { lower(\.tokens, to: Double(value) * margin, source: .quota, now: now) }
         case nil:
-            bare429s.record(now: now, signal: true)
+            bare429s.signal(now: now)
             // A stray 429 that names a delay pauses for it; one that names nothing only
             // delays its own record.
             guard bare429s.dense(now: now) else {
                 if let delay = error.retryAfter { pause(until: now + delay) }
                 return pausedUntil
             }
+            if sentAt < lastLowered {
+                // The rest of an overshoot already estimated: only its delay counts.
+                if let delay = error.retryAfter { pause(until: now + delay) }
+                return pausedUntil
+            }
             if requests == nil || requests?.source == .estimated {
-                let accepted = history.accepted(now: now)
-                lower(\.requests, to: Double(max(1, accepted)) * margin, source: .estimated, now: now)
+                // What the service accepted before this request was refused: the best minute
+                // up to its send (sending may have stopped since, at a ceiling or a pause).
+                var accepted = Double(history.peakAccepted(upTo: sentAt))
+                // Paced since the window reset (a pause ends there), the window filled in
+                // `sentAt - start`: the pace times that is the quota, however late the 429s come.
+                if let paced = requests?.perMinute, let start = episodeStart, sentAt > start, sentAt - start < minute {
+                    accepted = min(accepted, paced * (sentAt - start) / minute)
+                }
+                lower(\.requests, to: max(1, accepted) * margin, source: .estimated, now: now)
             }
         }
         pause(until: now + (error.retryAfter ?? windowRemainder(now: now)))
@@ -136,6 +151,7 @@ public struct RateController: Sendable, Equatable {
            current.perMinute <= perMinute || (source == .estimated && perMinute > current.perMinute * 0.99) { return }
         self[keyPath: limit] = Self.limit(perMinute, source, minute: minute, now: now)
         epoch += 1
+        lastLowered = now
     }
 
     /// Time until the quota window a 429 hit resets, when the 429 does not say: a window is
@@ -154,8 +170,14 @@ public struct RateController: Sendable, Equatable {
         let dt = max(0, now - lastTick)
         lastTick = now
         guard var limit = requests, limit.source == .estimated, now >= pausedUntil, limit.pacer.backlog(now: now) > 0 else { return }
-        limit.perMinute *= 1 + probePerMinute * dt / minute
-        limit.pacer.raise(to: limit.perMinute / minute)
+        let quiet = min(6, max(0, ((now - lastLowered) / minute).rounded(.down)))
+        limit.perMinute *= 1 + probePerMinute * exp2(quiet) * dt / minute
+        if limit.perMinute > limit.pacer.rate * minute * 1.05 {
+            // Slots were given at the old rate, as far ahead as the backlog: every 5% of growth
+            // they are voided and reserved again at the new one.
+            limit.pacer.reset(rate: limit.perMinute / minute, now: now)
+            epoch += 1
+        }
         requests = limit
     }
 }

@@ -52,24 +52,31 @@ final class FlexScheduler: Sendable {
     func applySchedule(elapsed: Double) {
         guard let schedule, let index = schedule.index(at: elapsed, timeScale: timeScale) else { return }
         let (evicted, admitted) = state.withLock { s -> ([CheckedContinuation<ServiceOutcome, Never>], [CheckedContinuation<Admission, Never>]) in
-            guard s.scheduleIndex != index else { return ([], []) }
+            let first = (s.scheduleIndex ?? -1) + 1
+            guard first <= index else { return ([], []) }
             s.scheduleIndex = index
-            let (evict, admit) = s.tiers[.flex]!.setCapacity(schedule.points[index].capacity)
             var resumed: [CheckedContinuation<ServiceOutcome, Never>] = []
-            let victims = s.services.filter { id, service in
-                if case .finished = service.phase { return false }
-                return service.tier == .flex
-            }.keys.sorted(by: >).prefix(evict)
-            s.tiers[.flex]!.evicted(victims.count)
-            for id in victims {
-                if case .parked(let c) = s.services[id]!.phase {
-                    resumed.append(c)
-                    s.services[id] = nil
-                } else {
-                    s.services[id]!.phase = .finished(.evicted)
+            var admitted: [CheckedContinuation<Admission, Never>] = []
+            // Every point passed since the last call, in order: a drop and the rise after it
+            // evict even when no request came between them.
+            for point in schedule.points[first...index] {
+                let (evict, admit) = s.tiers[.flex]!.setCapacity(point.capacity)
+                let victims = s.services.filter { id, service in
+                    if case .finished = service.phase { return false }
+                    return service.tier == .flex
+                }.keys.sorted(by: >).prefix(evict)
+                s.tiers[.flex]!.evicted(victims.count)
+                for id in victims {
+                    if case .parked(let c) = s.services[id]!.phase {
+                        resumed.append(c)
+                        s.services[id] = nil
+                    } else {
+                        s.services[id]!.phase = .finished(.evicted)
+                    }
                 }
+                admitted += admit.compactMap { s.continuations.removeValue(forKey: $0) }
             }
-            return (resumed, admit.compactMap { s.continuations.removeValue(forKey: $0) })
+            return (resumed, admitted)
         }
         for c in evicted { c.resume(returning: .evicted) }
         for c in admitted { c.resume(returning: .admitted) }

@@ -20,12 +20,22 @@ struct RunCommand: AsyncParsableCommand {
             The API key comes from GEMINI_API_KEY, else GOOGLE_API_KEY; the endpoint from --endpoint, \
             else GOOGLE_GEMINI_BASE_URL, else https://generativelanguage.googleapis.com.
 
+            DEFAULTS — how fast it sends, with nothing to tune: the rate is --rpm/--tpm when \
+            given, else the quota a 429 names (QuotaFailure), else an estimate from what the \
+            service accepted when 429s come dense, probed upward over time; sends are spread \
+            evenly and a quota 429 pauses every send until its window resets. Flex's capacity \
+            is found from shedding (503s, evictions), growing on time, never per round trip; a few \
+            percent of stray 503s do not shrink it. Requests in flight follow Little's law \
+            (rate x latency x 1.5) within --memory-budget and --concurrency (an upper bound, \
+            default 20,000, within the open-file limit, which is raised to its hard limit). -v \
+            logs each change of pace.
+
             Exit codes: 0 all enriched · 2 finished, some records failed (see the sluice_error column) · \
             75 stopped early, resumable · 64 usage · 65 bad input data · 1 anything else.
 
             Examples:
               sluice run companies.csv -t Templates/company-profile.md
-              sluice run comments.jsonl -t Templates/moderation.md -o labelled.jsonl --concurrency 400
+              sluice run comments.jsonl -t Templates/moderation.md -o labelled.jsonl --rpm 1000 --tpm 4000000
               sluice run feed.jsonl -t Templates/nightly-summary.md --tier standard --api generate-content
               sluice run big.csv -t t.md --dry-run
               sluice run export.csv.gz -t t.md --on-bad-record skip

@@ -3,7 +3,8 @@ import Foundation
 /// The in-flight limit that Flex's capacity allows, from its one signal: shedding (503s and
 /// evictions). It grows on a time basis, never per round trip — Flex round trips take minutes
 /// while a shed comes back in milliseconds, so the signal is fast even when answers are slow:
-/// exponentially at first; after a decrease, back to the level it fell from within `recovery`
+/// exponentially at first (doubling every 2 s: 16 to 16,000 in 20 s, a tenth of a Flex
+/// median); after a decrease, back to the level it fell from within `recovery`
 /// seconds (CUBIC's concave curve), then exponentially again. A decrease needs overload, not a
 /// stray 503: sheds must be dense (`SignalShare`), so a few percent of random 503s never move it. It grows only while
 /// it is the binding limit, so a job paced by its quota does not carry a limit that nothing
@@ -36,7 +37,7 @@ public struct CapacityController: Sendable, Equatable {
     public init(floor: Int, ceiling: Int, initial: Int = 16, now: Double = 0) {
         self.floor = max(1, min(floor, ceiling))
         self.ceiling = max(1, ceiling)
-        doubling = 1
+        doubling = 2
         recovery = 10
         window = 2
         value = Double(max(self.floor, min(self.ceiling, initial)))

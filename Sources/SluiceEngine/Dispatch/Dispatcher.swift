@@ -136,7 +136,7 @@ public final class Dispatcher: Sendable {
         state.withLock { ($0.rates.requests?.perMinute, $0.rates.requests?.source ?? $0.rates.tokens?.source, $0.rates.tokens?.perMinute) }
     }
 
-    /// Waits until fewer requests than the adaptive limit are on the wire. Records sleeping in
+    /// Waits until fewer requests than the in-flight limit are on the wire. Records sleeping in
     /// backoff hold no permit, so a lower limit really lowers the load on the service.
     func acquirePermit() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -419,6 +419,6 @@ public final class Dispatcher: Sendable {
         return prices.cost(model: prototype.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
     }
 
-    /// The lowest the adaptive limit went.
+    /// The lowest the in-flight limit went.
     var minimumLimit: Int { state.withLock { $0.minLimitSeen } }
 }

@@ -34,7 +34,8 @@ public struct RateController: Sendable, Equatable {
     /// Fraction of a known or estimated quota that is paced: just under it.
     public var margin = 0.98
     /// Growth of an estimated rate per minute while demand exceeds it, doubling with every
-    /// minute without a quota 429 (at most 64×): an estimate taken far too low is not stuck.
+    /// minute of probing without a quota 429 (at most 64×): an estimate taken far too low is
+    /// not stuck.
     public var probePerMinute = 0.1
     public private(set) var requests: Limit?
     public private(set) var tokens: Limit?
@@ -43,18 +44,32 @@ public struct RateController: Sendable, Equatable {
     public private(set) var epoch = 0
     /// The first send after the last pause: the start of the quota window as far as we know.
     private var episodeStart: Double?
+    /// How the current episode's window filled: its start, the send time of its first refusal,
+    /// and the pace then. Kept across the pause that refusal may start.
+    private var fill: Fill?
+    private struct Fill: Sendable, Equatable {
+        var start: Double
+        var refused: Double
+        var perMinute: Double
+    }
     private var history: SendHistory
     private var bare429s: SignalShare
-    /// When the rate last fell: 429s for requests sent before it are the same overshoot
-    /// coming back (slowly, from a busy service) and teach nothing new.
-    private var lastLowered = -Double.infinity
+    /// When the last overshoot was recognized: 429s for requests sent before it are the same
+    /// overshoot coming back (slowly, from a busy service) and teach nothing new.
+    private var lastOvershoot = -Double.infinity
+    /// Seconds spent probing (paced, with more to send) since the last overshoot: the probe
+    /// speeds up with this, not with wall time (a job stalled at its ceiling learns nothing).
+    private var probedFor = 0.0
     private var lastTick: Double
 
     public init(minute: Double = 60, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, now: Double = 0) {
         self.minute = minute
         history = SendHistory(minute: minute)
         // 429s come back in network time, not in quota time: the window is not scaled.
-        bare429s = SignalShare(window: 2)
+        // 429s come back in network time, a quota window passes in quota time: weighed over
+        // 2 s, or a thirtieth of the minute when that is shorter (a scaled run), but not less
+        // than a quarter second.
+        bare429s = SignalShare(window: max(0.25, min(2, minute / 30)))
         lastTick = now
         if let rpm = requestsPerMinute { requests = Self.limit(Double(rpm) * margin, .configured, minute: minute, now: now) }
         if let tpm = tokensPerMinute { tokens = Self.limit(Double(tpm) * margin, .configured, minute: minute, now: now) }
@@ -83,7 +98,10 @@ public struct RateController: Sendable, Equatable {
     public mutating func sent(now: Double) {
         history.recordSent(now: now)
         bare429s.sent(now: now)
-        if episodeStart == nil { episodeStart = now }
+        if episodeStart == nil {
+            episodeStart = now
+            fill = nil
+        }
     }
 
     /// Corrects the token pacing once the real input tokens are known.
@@ -103,25 +121,31 @@ public struct RateController: Sendable, Equatable {
             if tokens?.source != .configured { lower(\.tokens, to: Double(value) * margin, source: .quota, now: now) }
         case nil:
             bare429s.signal(now: now)
+            if fill == nil, let start = episodeStart, sentAt >= start, let paced = requests?.perMinute {
+                fill = Fill(start: start, refused: sentAt, perMinute: paced)
+            }
             // A stray 429 that names a delay pauses for it; one that names nothing only
             // delays its own record.
             guard bare429s.dense(now: now) else {
                 if let delay = error.retryAfter { pause(until: now + delay) }
                 return pausedUntil
             }
-            if sentAt < lastLowered {
+            if sentAt < lastOvershoot {
                 // The rest of an overshoot already estimated: only its delay counts.
                 if let delay = error.retryAfter { pause(until: now + delay) }
                 return pausedUntil
             }
+            lastOvershoot = now
+            probedFor = 0
             if requests == nil || requests?.source == .estimated {
                 // What the service accepted before this request was refused: the best minute
                 // up to its send (sending may have stopped since, at a ceiling or a pause).
                 var accepted = Double(history.peakAccepted(upTo: sentAt))
-                // Paced since the window reset (a pause ends there), the window filled in
-                // `sentAt - start`: the pace times that is the quota, however late the 429s come.
-                if let paced = requests?.perMinute, let start = episodeStart, sentAt > start, sentAt - start < minute {
-                    accepted = min(accepted, paced * (sentAt - start) / minute)
+                // Paced since the window reset (a pause ends there), the window was full when
+                // the episode's first refused request was sent: the pace times that time is the
+                // quota, however late the 429s come back.
+                if let fill, fill.refused > fill.start, fill.refused - fill.start < minute {
+                    accepted = min(accepted, fill.perMinute * (fill.refused - fill.start) / minute)
                 }
                 lower(\.requests, to: max(1, accepted) * margin, source: .estimated, now: now)
             }
@@ -151,7 +175,6 @@ public struct RateController: Sendable, Equatable {
            current.perMinute <= perMinute || (source == .estimated && perMinute > current.perMinute * 0.99) { return }
         self[keyPath: limit] = Self.limit(perMinute, source, minute: minute, now: now)
         epoch += 1
-        lastLowered = now
     }
 
     /// Time until the quota window a 429 hit resets, when the 429 does not say: a window is
@@ -170,7 +193,8 @@ public struct RateController: Sendable, Equatable {
         let dt = max(0, now - lastTick)
         lastTick = now
         guard var limit = requests, limit.source == .estimated, now >= pausedUntil, limit.pacer.backlog(now: now) > 0 else { return }
-        let quiet = min(6, max(0, ((now - lastLowered) / minute).rounded(.down)))
+        probedFor += dt
+        let quiet = min(6, (probedFor / minute).rounded(.down))
         limit.perMinute *= 1 + probePerMinute * exp2(quiet) * dt / minute
         if limit.perMinute > limit.pacer.rate * minute * 1.05 {
             // Slots were given at the old rate, as far ahead as the backlog: every 5% of growth

@@ -20,7 +20,7 @@ public final class RunCounters: Sendable {
         public var answersByTier: [ServiceTier: Int] = [:]
         /// Seconds from send to answer, in bounded memory.
         public var latency = LatencyHistogram()
-        /// The adaptive in-flight limit now.
+        /// The in-flight limit now (the least of the three).
         public var limit = 0
         /// Requests not sent because an identical prompt's answer was shared.
         public var dedupeSaved = 0

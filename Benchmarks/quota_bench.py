@@ -21,6 +21,8 @@ Measures, for each client:
   to 90%       from the start (spike: from its end) until the share first reaches 90%, in
                round trips (mean Flex latency)
   429 / 503    share of requests answered so in steady state
+  *            a run cut by --timeout before its steady range: answers/s over the whole run ÷ the
+               bound's rate
   RSS          peak resident memory of the client process
 
 Clients: sluice with default flags; the docs' retry loop (fixed workers, 5 s x 2^n backoff); the
@@ -219,7 +221,13 @@ def analyse(samples, scenario, args, wall, n):
         d503 = hi["status"].get("503", 0) - lo["status"].get("503", 0)
         result["429"] = d429 / dreq if dreq else None
         result["503"] = d503 / dreq if dreq else None
-    result.update(ideal=ideal, share=share, to90=(to90 / latency if to90 is not None and latency else None))
+    result.update(ideal=ideal, share=share, to90=(to90 / latency if to90 is not None and latency else None), whole_run=False)
+    if share is None and wall > 0:
+        # Never reached the steady range (a slow client cut by --timeout): answers per second
+        # over the whole run, over the bound's rate (marked * in the table).
+        bound = scenario["quota"] / (60 * scale) if scenario["bound"] == "quota" else (scenario["capacity"] / latency if latency else None)
+        if bound:
+            result.update(share=answered / wall / bound, whole_run=True)
     return result
 
 
@@ -276,9 +284,10 @@ def main():
         for client in args.clients.split(","):
             r = run_one(name, client, args)
             ratio = r["wall"] / r["ideal"] if r["ideal"] else None
+            cut = r["answers"] < args.records
             label = {"sluice": "sluice (defaults)", "loop": f"docs' retry loop, {args.workers} workers", "sdk": f"google-genai, semaphore {args.workers}"}[client]
-            print(f"| {name} | {label} | {r['answers']} | {r['wall']:.1f} | {fmt(r['ideal'], '.1f')} | {fmt(ratio, '.2f')} | "
-                  f"{fmt(r['share'] and r['share'] * 100, '.1f', '%')} | {fmt(r['to90'], '.2f')} | "
+            print(f"| {name} | {label} | {r['answers']} | {'> ' if cut else ''}{r['wall']:.1f} | {fmt(r['ideal'], '.1f')} | {'> ' if cut else ''}{fmt(ratio, '.2f')} | "
+                  f"{fmt(r['share'] and r['share'] * 100, '.1f', '%')}{'*' if r['whole_run'] else ''} | {fmt(r['to90'], '.2f')} | "
                   f"{fmt(r.get('429') and r['429'] * 100, '.2f', '%')} | {fmt(r.get('503') and r['503'] * 100, '.2f', '%')} | {fmt(r['rss'], '.0f')} |",
                   flush=True)
 

@@ -240,8 +240,11 @@ public final class Dispatcher: Sendable {
             }
             beginAttempt(&progress)
             let result = await client.generate(progress.request)
+            // Booked before the permit goes: a 429's pause must be in force before the next
+            // record can take the permit and pass `admit`.
+            let next = conclude(result, &progress)
             releasePermit()
-            switch conclude(result, &progress) {
+            switch next {
             case .done(let resolution):
                 return resolution
             case .retry(let delay, let budgeted):

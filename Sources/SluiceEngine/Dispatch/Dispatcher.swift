@@ -25,8 +25,7 @@ public final class Dispatcher: Sendable {
         var rates: RateController
         var bound: InFlightBound
         /// The in-flight limit now: the least of the three.
-        var limit: Int
-        var minLimitSeen: Int
+        var limit = 0
         var retries: RetryBudget
         var waiters: [String: [CheckedContinuation<Resolution?, Never>]] = [:]
         var spent = 0.0
@@ -56,7 +55,6 @@ public final class Dispatcher: Sendable {
         /// Recomputes the in-flight limit after any controller moved.
         mutating func updateLimit() {
             limit = bound.limit(capacity: capacity.current, rate: rates.requestRate)
-            minLimitSeen = min(minLimitSeen, limit)
         }
 
         var waitingForPermit: Int { permitWaiters.count - permitHead }
@@ -92,16 +90,15 @@ public final class Dispatcher: Sendable {
         let capacity = CapacityController(floor: min(policy.minConcurrency, concurrency), ceiling: concurrency)
         let rates = RateController(minute: policy.minute, requestsPerMinute: policy.requestsPerMinute, tokensPerMinute: policy.tokensPerMinute)
         let bound = InFlightBound(ceiling: concurrency, memoryBudget: policy.memoryBudget)
-        let limit = bound.limit(capacity: capacity.current, rate: rates.requestRate)
-        state = Mutex(State(capacity: capacity, rates: rates, bound: bound, limit: limit, minLimitSeen: limit,
-                            retries: RetryBudget(ratio: policy.retryBudgetRatio, minimum: policy.retryBudgetMinimum, window: policy.minute)))
+        var initial = State(capacity: capacity, rates: rates, bound: bound,
+                            retries: RetryBudget(ratio: policy.retryBudgetRatio, minimum: policy.retryBudgetMinimum, window: policy.minute))
+        initial.updateLimit()
+        let limit = initial.limit
+        state = Mutex(initial)
         counters.update { $0.limit = limit }
     }
 
     var now: Double { (ContinuousClock.now - started).seconds }
-
-    /// The in-flight limit now.
-    public var currentLimit: Int { state.withLock { $0.limit } }
 
     /// Most records in process (in flight or in backoff): the ceiling and the memory budget.
     public var recordCap: Int { state.withLock { $0.bound.recordCap } }
@@ -129,11 +126,6 @@ public final class Dispatcher: Sendable {
         }
         counters.update { $0.limit = limit }
         for w in wake { w.resume() }
-    }
-
-    /// The rate paced now and where it came from, for the report.
-    public var pacing: (requestsPerMinute: Double?, source: RateController.Source?, tokensPerMinute: Double?) {
-        state.withLock { ($0.rates.requests?.perMinute, $0.rates.requests?.source ?? $0.rates.tokens?.source, $0.rates.tokens?.perMinute) }
     }
 
     /// Waits until fewer requests than the in-flight limit are on the wire. Records sleeping in
@@ -281,7 +273,7 @@ public final class Dispatcher: Sendable {
         let actual = prices.cost(model: prototype.model, tier: tier, usage: answer.usage) ?? 0
         let estimate = progress.estimate
         let seconds = (ContinuousClock.now - progress.sent).seconds
-        let grown = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let (grown, limitNow) = state.withLock { s -> ([CheckedContinuation<Void, Never>], Int) in
             let t = now
             s.bound.answered(latency: seconds)
             s.rates.answered(estimatedTokens: estimate, actualTokens: answer.usage.input, now: t)
@@ -290,10 +282,9 @@ public final class Dispatcher: Sendable {
             s.spent += actual
             s.answersSeen += 1
             s.averageOutput += (Double(answer.usage.output + answer.usage.thought) - s.averageOutput) / Double(min(s.answersSeen, 100))
-            return s.grantPermits()
+            return (s.grantPermits(), s.limit)
         }
         for w in grown { w.resume() }
-        let limitNow = currentLimit
         let fellBack = progress.request.tier != prototype.tier
         counters.update {
             $0.limit = limitNow
@@ -312,7 +303,8 @@ public final class Dispatcher: Sendable {
         let tier = progress.request.tier
         let usedCost = prices.cost(model: prototype.model, tier: tier, usage: used) ?? 0
         let sent = progress.sent
-        let (decreased, paced) = state.withLock { s -> (Bool, String?) in
+        // The limit, when it went down; a note when the pace changed.
+        let (lowered, paced) = state.withLock { s -> (Int?, String?) in
             s.reserved -= cost
             s.spent += usedCost
             let t = now
@@ -322,16 +314,16 @@ public final class Dispatcher: Sendable {
             case .shed:
                 s.capacity.shed(now: t, inFlight: s.onWire + 1)
             case .rateLimited:
-                let before = s.rates.requests?.perMinute
+                let pace = s.rates.requests?.perMinute
                 s.rates.rateLimited(error, sentAt: (sent - started).seconds, now: t)
-                if let after = s.rates.requests, after.perMinute != before {
+                if let after = s.rates.requests, after.perMinute != pace {
                     pacedNote = "pacing at \(Int(after.perMinute)) requests per minute (\(after.source.rawValue)); paused \(String(format: "%.2f", s.rates.pausedUntil - t)) s"
                 }
             default:
                 break
             }
             s.updateLimit()
-            return (s.limit < before, pacedNote)
+            return (s.limit < before ? s.limit : nil, pacedNote)
         }
         if let paced { logger.info("\(paced)") }
         counters.update {
@@ -339,7 +331,7 @@ public final class Dispatcher: Sendable {
             $0.usageByTier[tier, default: TokenUsage()] += used
             if error.kind == .shed { $0.shed += 1 }
             if error.kind == .rateLimited { $0.rateLimited += 1 }
-            if decreased { $0.limit = self.currentLimit }
+            if let lowered { $0.limit = lowered }
         }
         let action = progress.attempts.failed(error, now: now, uniform: Double.random(in: 0..<1), stopping: stop.isSet)
         switch action {
@@ -421,7 +413,4 @@ public final class Dispatcher: Sendable {
         let output = state.withLock { $0.averageOutput }
         return prices.cost(model: prototype.model, tier: tier, usage: TokenUsage(input: tokens, output: Int(output))) ?? 0
     }
-
-    /// The lowest the in-flight limit went.
-    var minimumLimit: Int { state.withLock { $0.minLimitSeen } }
 }

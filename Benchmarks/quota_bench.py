@@ -25,14 +25,19 @@ Measures, for each client:
                bound's rate
   RSS          peak resident memory of the client process
 
+--tls serves the simulator over TLS (HTTP/2 or HTTP/1.1 by ALPN, a certificate authority made
+for the run), as the real endpoint is served; sluice then speaks HTTP/2 and is handed the
+authority with --ca-file. The Python baselines stay on cleartext HTTP/1.1.
+
 Clients: sluice with default flags; the docs' retry loop (fixed workers, 5 s x 2^n backoff); the
 official Python SDK (google-genai, async) under a semaphore. Loopback only; every run is
 bounded by --timeout (wall seconds), after which what was reached is reported.
 
   python3 Benchmarks/quota_bench.py                       # every scenario, every client
   python3 Benchmarks/quota_bench.py --scenarios quota --clients sluice --records 20000
+  python3 Benchmarks/quota_bench.py --clients sluice --tls      # over TLS + HTTP/2
 """
-import argparse, asyncio, json, os, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, asyncio, json, os, ssl, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("SLUICE_BIN", os.path.join(ROOT, ".build", "release", "sluice"))
@@ -49,17 +54,27 @@ SCENARIOS = {
 }
 
 
+# Set by main() with --tls: the run's certificate authority, trusted by the stats poller and sluice.
+CA_FILE = None
+
+
+def base_url(port):
+    return f"{'https' if CA_FILE else 'http'}://127.0.0.1:{port}"
+
+
 def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+    context = ssl.create_default_context(cafile=CA_FILE) if CA_FILE else None
+    with urllib.request.urlopen(f"{base_url(port)}{path}", timeout=30, context=context) as r:
         return json.load(r)
 
 
 def start_sim(args, extra):
+    tls = ["--tls", "--ca-out", CA_FILE] if CA_FILE else []
     p = subprocess.Popen([BIN, "simulate", "--port", "0", "--time-scale", str(args.scale), "--seed", "7", "--no-capture",
-                          "--event-log-limit", "10", "--flex-latency", "60,180,900"] + extra,
+                          "--event-log-limit", "10", "--flex-latency", "60,180,900"] + tls + extra,
                          stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
-    return p, int(line.rsplit(":", 1)[1])
+    return p, int(line.split()[-1].rsplit(":", 1)[1])
 
 
 class Sampler(threading.Thread):
@@ -101,9 +116,9 @@ def run_sluice(port, args, directory):
     with open(os.path.join(directory, "t.md"), "w") as f:
         f.write(PROMPT.replace("{id}", "{{id}}"))
     env = dict(os.environ, GEMINI_API_KEY="sim-test-key")
-    p = subprocess.Popen([BIN, "run", path, "-t", os.path.join(directory, "t.md"), "--endpoint", f"http://127.0.0.1:{port}",
+    p = subprocess.Popen([BIN, "run", path, "-t", os.path.join(directory, "t.md"), "--endpoint", base_url(port),
                           "--restart", "--time-scale", str(args.scale), "-o", os.path.join(directory, "out.csv"),
-                          "--report", os.path.join(directory, "report.json")] + args.sluice_flags,
+                          "--report", os.path.join(directory, "report.json")] + (["--ca-file", CA_FILE] if CA_FILE else []) + args.sluice_flags,
                          env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(directory, "stderr.txt"), "w"))
     return p
 
@@ -275,9 +290,15 @@ def main():
     ap.add_argument("--workers", type=int, default=256, help="concurrency of the Python baselines")
     ap.add_argument("--timeout", type=float, default=600, help="most wall seconds per run")
     ap.add_argument("--sluice-flags", default="", help="extra flags for sluice run (default: none)")
+    ap.add_argument("--tls", action="store_true", help="serve over TLS (HTTP/2 by ALPN); sluice only")
     args = ap.parse_args()
     args.sluice_flags = args.sluice_flags.split()
-    print(f"records {args.records}, scale {args.scale}, baselines at {args.workers} workers\n")
+    if args.tls:
+        if set(args.clients.split(",")) - {"sluice"}:
+            ap.error("--tls measures sluice only (--clients sluice): the baselines speak cleartext HTTP/1.1")
+        global CA_FILE
+        CA_FILE = os.path.join(tempfile.mkdtemp(prefix="quota-bench-"), "ca.pem")
+    print(f"records {args.records}, scale {args.scale}, baselines at {args.workers} workers{', TLS + HTTP/2' if args.tls else ''}\n")
     print("| scenario | client | answered | wall s | ideal s | time/ideal | steady share | to 90% (round trips) | 429 | 503 | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.scenarios.split(","):

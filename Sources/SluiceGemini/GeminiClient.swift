@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SluiceJSON
 import SluiceModel
 
@@ -18,6 +19,11 @@ public struct GeminiClient: ModelClient {
         public var requestTimeout: Duration = .seconds(20 * 60)
         /// Most continuation hops followed for one answer.
         public var maxContinuations = 16
+        /// PEM files of certificate authorities trusted besides the system's (a proxy's, a
+        /// simulator's): `--ca-file` and `SSL_CERT_FILE`.
+        public var extraTrustRoots: [String] = []
+        /// Requests one HTTP pool carries at once (`HTTPLanes`).
+        public var requestsPerLane = HTTPLanes.defaultPerLane
 
         public init(baseURL: String, apiKey: String, api: GeminiAPI) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -27,37 +33,61 @@ public struct GeminiClient: ModelClient {
     }
 
     public let configuration: Configuration
-    let http: HTTPClient
+    let lanes: HTTPLanes
 
-    public init(configuration: Configuration, httpClient: HTTPClient) {
+    public init(configuration: Configuration, lanes: HTTPLanes) {
         self.configuration = configuration
-        self.http = httpClient
+        self.lanes = lanes
     }
 
-    /// A client for the scope of `body`, its HTTP pool sized for `connections` requests at once
-    /// and shut down when `body` returns or throws.
+    /// A client for the scope of `body`, its HTTP lanes sized for `connections` requests at once
+    /// and shut down when `body` returns or throws. Throws `ModelError(.invalidRequest)` naming
+    /// the file when a trusted-CA file cannot be read.
     public static func withClient<T: Sendable>(_ configuration: Configuration, connections: Int,
                                                _ body: (GeminiClient) async throws -> T) async throws -> T {
-        let http = makeHTTPClient(connections: connections, requestTimeout: configuration.requestTimeout)
+        let lanes = HTTPLanes(configuration: try httpConfiguration(requestTimeout: configuration.requestTimeout,
+                                                                  extraTrustRoots: configuration.extraTrustRoots),
+                              concurrency: connections, perLane: configuration.requestsPerLane)
         let result: Result<T, any Error>
-        do { result = .success(try await body(GeminiClient(configuration: configuration, httpClient: http))) } catch { result = .failure(error) }
-        try? await http.shutdown()
+        do { result = .success(try await body(GeminiClient(configuration: configuration, lanes: lanes))) } catch { result = .failure(error) }
+        await lanes.shutdown()
         return try result.get()
     }
 
     /// The surface the answers come from: a journal is never resumed against the other one.
     public var identity: [(String, String)] { [("api", configuration.api.rawValue)] }
 
-    /// An `HTTPClient` whose pool holds `connections` connections per host, so a wide in-flight
-    /// limit is not throttled (or failed with pool timeouts) inside the client.
-    /// `requestTimeout` is also the read timeout: a Flex answer may take that long to start.
-    public static func makeHTTPClient(connections: Int, requestTimeout: Duration = .seconds(20 * 60)) -> HTTPClient {
+    /// What every lane's `HTTPClient` is made with: HTTP/2 where ALPN offers it, HTTP/1.1
+    /// otherwise. `requestTimeout` is also the read timeout: a Flex answer may take that long to
+    /// start. `extraTrustRoots` are PEM files trusted besides the system's roots.
+    public static func httpConfiguration(requestTimeout: Duration = .seconds(20 * 60), extraTrustRoots: [String] = []) throws -> HTTPClient.Configuration {
         var config = HTTPClient.Configuration()
-        config.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connections))
+        config.connectionPool = .init(idleTimeout: .seconds(120))
+        // A failed connection fails the requests waiting for it at once, and the record's own
+        // retry policy (backoff, counted attempts) decides: the pool's silent retries would
+        // hold them until the connect timeout, and retry an untrusted certificate for ever.
+        config.connectionPool.retryConnectionEstablishment = false
         config.timeout = .init(connect: .seconds(30), read: .nanoseconds(Int64(requestTimeout.seconds * 1e9) + 1_000_000_000))
         config.httpVersion = .automatic
         config.decompression = .enabled(limit: .ratio(200))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        if !extraTrustRoots.isEmpty {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            var certificates: [NIOSSLCertificate] = []
+            for path in extraTrustRoots {
+                do {
+                    let found = try NIOSSLCertificate.fromPEMFile(path)
+                    guard !found.isEmpty else { throw ModelError(.invalidRequest, message: "\(path): no PEM certificate in the file") }
+                    certificates += found
+                } catch let error as ModelError {
+                    throw error
+                } catch {
+                    throw ModelError(.invalidRequest, message: "\(path): not a readable PEM certificate file (\(describe(error)))")
+                }
+            }
+            tls.additionalTrustRoots = [.certificates(certificates)]
+            config.tlsConfiguration = tls
+        }
+        return config
     }
 
     /// The endpoint of a surface for `model`.
@@ -189,7 +219,9 @@ public struct GeminiClient: ModelClient {
     /// stacks about 10 KB of frames per request); here the task holds only this small frame.
     /// The deadline covers the whole exchange, body included; cancelling the task cancels it.
     func send(_ url: String, body: [UInt8]) async -> Result<HTTPClient.Response, ModelError> {
-        let started = start(url, body: body)
+        let lane = lanes.lease()
+        defer { lanes.release(lane.index) }
+        let started = start(url, body: body, on: lane.client)
         guard case .success(let task) = started else {
             if case .failure(let error) = started { return .failure(error) }
             fatalError("unreachable")
@@ -205,7 +237,7 @@ public struct GeminiClient: ModelClient {
         }
     }
 
-    func start(_ url: String, body: [UInt8]) -> Result<HTTPClient.Task<HTTPClient.Response>, ModelError> {
+    func start(_ url: String, body: [UInt8], on http: HTTPClient) -> Result<HTTPClient.Task<HTTPClient.Response>, ModelError> {
         do {
             var headers = HTTPHeaders()
             headers.add(name: "content-type", value: "application/json")
@@ -235,6 +267,10 @@ public struct GeminiClient: ModelClient {
             return ModelError(.transport, message: "cancelled")
         } catch is ResponseAccumulator.ResponseTooBigError {
             return ModelError(.transport, message: "the response body is larger than 64 MiB")
+        } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
+            return ModelError(.untrustedServer, message: "the server's TLS certificate is not for this host (\(Self.describe(error)))")
+        } catch NIOSSLError.handshakeFailed(let reason) where "\(reason)".contains("CERTIFICATE_VERIFY_FAILED") {
+            return ModelError(.untrustedServer, message: "the server's TLS certificate is not signed by a trusted authority (\(reason))")
         } catch {
             return ModelError(.transport, message: Self.describe(error))
         }

@@ -22,6 +22,9 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case blocked
         /// The answer came back but is unusable (not JSON where a schema asked for it, empty…).
         case badAnswer
+        /// The server's identity could not be verified (its TLS certificate is not trusted, or
+        /// not for this host): no retry can help, and nothing may be sent to it.
+        case untrustedServer
     }
 
     public var kind: Kind
@@ -61,7 +64,7 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isRetryable: Bool {
         switch kind {
         case .shed, .rateLimited, .transient, .transport, .timeout, .badAnswer: true
-        case .dailyQuota, .billing, .invalidRequest, .blocked: false
+        case .dailyQuota, .billing, .invalidRequest, .blocked, .untrustedServer: false
         }
     }
 

@@ -41,7 +41,7 @@ enum ExitStatus {
         switch status {
         case .complete: ok
         case .someFailed: someRecordsFailed
-        case .stopped(.fatal): failure
+        case .stopped(.fatal), .stopped(.untrustedServer): failure
         case .stopped, .waitBudgetExceeded: resumable
         }
     }
@@ -60,6 +60,9 @@ enum ExitStatus {
                 + "Answers so far are journaled; raise --max-cost and run the same command again to go on."
         case .stopped(.fatal(let why)):
             why
+        case .stopped(.untrustedServer(let why)):
+            "\(why)\nIf the endpoint is signed by a private certificate authority (a TLS proxy's, `sluice simulate --tls`'s), "
+                + "trust it with --ca-file FILE or SSL_CERT_FILE=FILE; no answers were lost, run the same command again."
         case .waitBudgetExceeded(let records):
             "\(records) record(s) ran out of --max-wait and are still pending; run the same command again to resume (or pass --fallback standard)."
         }

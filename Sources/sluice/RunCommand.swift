@@ -140,6 +140,15 @@ struct RunCommand: AsyncParsableCommand {
             baseURL: modelOptions.endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? ModelOptions.defaultEndpoint,
             apiKey: key ?? "", api: geminiAPI)
         gemini.requestTimeout = options.requestTimeout
+        gemini.requestsPerLane = modelOptions.httpLaneSize
+        gemini.extraTrustRoots = modelOptions.caFile + (environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : [$0] } ?? [])
+        do {
+            _ = try GeminiClient.httpConfiguration(extraTrustRoots: gemini.extraTrustRoots)
+        } catch let error as ModelError {
+            throw EngineError(.usage, error.message)
+        } catch {
+            throw EngineError(.usage, "\(error)")
+        }
         return (options, gemini)
     }
 

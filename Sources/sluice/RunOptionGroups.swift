@@ -102,6 +102,13 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Service tier: flex (half price, default), standard or priority.") var tier: ServiceTier?
     @Option(help: "API surface: interactions (default) or generate-content.") var api: GeminiAPI?
     @Option(help: "Base URL of the Gemini API (or a simulator).") var endpoint: String?
+    @Option(help: "PEM file of a certificate authority to trust besides the system's (a TLS proxy's, `sluice simulate --tls`'s); repeatable. SSL_CERT_FILE is read too.") var caFile: [String] = []
+    /// Requests one HTTP pool carries (benchmarks compare lane sizes; see HTTPLanes).
+    @Option(help: .hidden) var httpLaneSize = HTTPLanes.defaultPerLane
+
+    func validate() throws {
+        guard httpLaneSize >= 1 else { throw ValidationError("--http-lane-size must be at least 1") }
+    }
 
     static let defaultModel = "gemini-3.5-flash"
     static let defaultEndpoint = "https://generativelanguage.googleapis.com"

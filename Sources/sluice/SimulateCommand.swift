@@ -21,8 +21,12 @@ struct SimulateCommand: AsyncParsableCommand {
             set, else only a retry delay. 'evict' drops a Flex request with 503 after half its \
             service time; a drop in --flex-capacity-schedule evicts what no longer fits.
 
+            With --tls the simulator serves HTTPS and negotiates HTTP/2 or HTTP/1.1 by ALPN, as \
+            the real endpoint does, with a certificate authority made for this run: --ca-out \
+            writes it for `sluice run --ca-file` (or SSL_CERT_FILE).
+
             Control endpoints: GET /_sim/stats (totals, responses by status, evictions, queues, \
-            counts per prompt hash; ?prompts=0 leaves those out), GET /_sim/requests \
+            connections and HTTP/2 streams, counts per prompt hash; ?prompts=0 leaves those out), GET /_sim/requests \
             (recent requests with bodies, the API key redacted), POST /_sim/reset.
 
             Examples:
@@ -32,6 +36,8 @@ struct SimulateCommand: AsyncParsableCommand {
               sluice simulate --rpm 60 --rpd 1000 --rate-window 60
               sluice simulate --time-scale 0.05 --rpm 1000 --flex-capacity 4000 --flex-capacity-schedule 0:4000,120:400,420:4000
               GEMINI_API_KEY=sim-test-key sluice run in.csv -t t.md --endpoint http://127.0.0.1:8089
+              sluice simulate --tls --ca-out /tmp/sim-ca.pem --port 8443
+              GEMINI_API_KEY=sim-test-key sluice run in.csv -t t.md --endpoint https://127.0.0.1:8443 --ca-file /tmp/sim-ca.pem
             """
     )
 
@@ -39,6 +45,14 @@ struct SimulateCommand: AsyncParsableCommand {
     var port = 8089
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
+    @Flag(help: "Serve HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with a certificate made for this run.")
+    var tls = false
+    @Option(help: "With --tls: write the run's certificate authority (PEM) to this file.")
+    var caOut: String?
+    @Option(help: "With --tls: HTTP/2 streams a connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).")
+    var maxConcurrentStreams = 100
+    @Option(help: "With --tls: protocols offered by ALPN, most preferred first (http/1.1 alone: HTTPS without HTTP/2).")
+    var alpn = "h2,http/1.1"
 
     @Option(name: .customLong("api-key"), help: "An API key to accept (repeatable).")
     var apiKeys: [String] = ["sim-test-key"]
@@ -83,6 +97,13 @@ struct SimulateCommand: AsyncParsableCommand {
         for (name, value) in [("--flex-latency", flexLatency), ("--standard-latency", standardLatency), ("--priority-latency", priorityLatency)] {
             if Self.latency(value) == nil { throw ValidationError("\(name) '\(value)': expected MIN,MEDIAN,MAX seconds") }
         }
+        if caOut != nil, !tls { throw ValidationError("--ca-out needs --tls") }
+        if maxConcurrentStreams < 1 { throw ValidationError("--max-concurrent-streams must be at least 1") }
+        if alpn != "h2,http/1.1", !tls { throw ValidationError("--alpn needs --tls") }
+        let offered = alpn.split(separator: ",").map(String.init)
+        if offered.isEmpty || !offered.allSatisfy(["h2", "http/1.1"].contains) {
+            throw ValidationError("--alpn '\(alpn)': expected h2 and/or http/1.1, comma-separated")
+        }
         if timeScale < 0 { throw ValidationError("--time-scale must not be negative") }
         if let schedule = flexCapacitySchedule, CapacitySchedule(parsing: schedule) == nil {
             throw ValidationError("--flex-capacity-schedule '\(schedule)': expected SECONDS:CAPACITY,... (e.g. 0:500,120:50,300:500)")
@@ -122,7 +143,20 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await SimulatorServer.run(simulatorConfiguration, host: host, port: port) { running in
+        var identity: SimulatorTLS?
+        if tls {
+            var made = try SimulatorTLS.generate()
+            made.maxConcurrentStreams = maxConcurrentStreams
+            made.applicationProtocols = alpn.split(separator: ",").map(String.init)
+            if let caOut {
+                do { try made.writeCA(to: caOut) } catch {
+                    FileHandle.standardError.write(Data("sluice: error: cannot write the certificate authority to \(caOut): \(error.localizedDescription)\n".utf8))
+                    throw ExitCode(ExitStatus.usage)
+                }
+            }
+            identity = made
+        }
+        try await SimulatorServer.run(simulatorConfiguration, host: host, port: port, tls: identity) { running in
             // Written unbuffered: scripts wait for this line to learn the port.
             let banner = "sluice simulator listening on \(running.baseURL)\n  answers are simulated; stats at \(running.baseURL)/_sim/stats\n"
             FileHandle.standardOutput.write(Data(banner.utf8))

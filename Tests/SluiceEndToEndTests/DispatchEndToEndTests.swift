@@ -72,23 +72,13 @@ struct DispatchEndToEndTests {
         defer { dir.remove() }
         let input = try Self.input(dir, 480)
         let template = try dir.write("t.md", "{{text}}")
-        let sim = Process()
-        sim.executableURL = URL(fileURLWithPath: SluiceProcess.binary)
-        sim.arguments = ["simulate", "--port", "0", "--time-scale", "0.1", "--rpm", "60", "--flex-capacity", "1000", "--flex-queue", "1000",
-                         "--flex-latency", "2,4,10", "--no-capture"]
-        let banner = Pipe()
-        sim.standardOutput = banner
-        sim.standardError = FileHandle.nullDevice
-        try sim.run()
-        defer { sim.terminate(); sim.waitUntilExit() }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")), let byte = try banner.fileHandleForReading.read(upToCount: 1), !byte.isEmpty { line += byte }
-        let url = try #require(String(decoding: line, as: UTF8.self).split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
-        let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", url, "--api", api,
+        let sim = try SimulatorProcess(["--time-scale", "0.1", "--rpm", "60", "--flex-capacity", "1000", "--flex-queue", "1000",
+                                        "--flex-latency", "2,4,10", "--no-capture"])
+        let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--api", api,
                                              "--time-scale", "0.1", "-v"], environment: Self.env)
         #expect(r.status == 0, "\(r.stderr.suffix(3000))")
-        let log = try await Subprocess.run(["curl", "-s", url + "/_sim/requests"])
-        let events = try JSONParser.parse(Data(log.stdout.utf8))["requests"]?.arrayValue ?? []
+        let events = try await sim.get("/_sim/requests")["requests"]?.arrayValue ?? []
+        await sim.stop()
         let window = 6.0
         let arrivals = events.compactMap { e in e["arrived"]?.doubleValue.map { ($0, e["outcome"]?.stringValue == "rate_limited") } }
         let last = Int((arrivals.map(\.0).max() ?? 0) / window)

@@ -2,6 +2,7 @@ import Foundation
 import SluiceFormats
 import SluiceJSON
 import SluiceSimulator
+import SluiceTestSupport
 import Testing
 
 /// Every format through `sluice run`, as a user runs it: gzip both ways, dialects, bad records,
@@ -21,19 +22,16 @@ struct FormatsEndToEndTests {
         return out
     }
 
-    static func gzip(_ path: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["gzip", "-f", path]
-        try p.run()
-        p.waitUntilExit()
+    static func gzip(_ path: String) async throws {
+        let r = try await Subprocess.run(["gzip", "-f", path])
+        #expect(r.status == 0, "gzip: \(r.stderr)")
     }
 
     @Test func gzipInputGivesGzipOutputAndStdinIsSniffed() async throws {
         let dir = try Scratch()
         defer { dir.remove() }
         let csv = try dir.write("rows.csv", "id,name\n" + (1...30).map { "\($0),Name \($0)\n" }.joined())
-        try Self.gzip(csv)
+        try await Self.gzip(csv)
         let template = try dir.write("t.md", "Describe {{name}}")
         try await SimulatorServer.withRunning(Self.fast) { sim in
             let r = try await SluiceProcess.run(["run", csv + ".gz", "-t", template, "--endpoint", sim.baseURL], environment: Self.env)
@@ -47,7 +45,7 @@ struct FormatsEndToEndTests {
 
             // gzip JSON Lines on standard input, no format named: gunzipped and sniffed.
             let jsonl = try dir.write("in.jsonl", (1...5).map { "{\"name\":\"N\($0)\",\"meta\":{\"n\":\($0)}}\n" }.joined())
-            try Self.gzip(jsonl)
+            try await Self.gzip(jsonl)
             let piped = try await SluiceProcess(["run", "-", "-t", template, "--endpoint", sim.baseURL, "--journal", dir.path + "/stdin.journal"],
                                                 environment: Self.env, stdinFile: jsonl + ".gz").wait()
             #expect(piped.status == 0, "\(piped.stderr)")

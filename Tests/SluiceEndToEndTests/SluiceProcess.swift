@@ -1,8 +1,11 @@
 import Foundation
+import SluiceJSON
 import SluiceSimulator
+import SluiceTestSupport
 
 /// The built `sluice` binary run as a user would: arguments, environment, exit code, output.
-/// Waiting happens on a dedicated thread so the in-process simulator keeps its cooperative threads.
+/// Waiting blocks no thread (`ProcessExit`), so the in-process simulator keeps its cooperative
+/// threads and no core is spent spinning.
 final class SluiceProcess: @unchecked Sendable {
     struct Result: Sendable {
         var status: Int32
@@ -24,6 +27,7 @@ final class SluiceProcess: @unchecked Sendable {
     }()
 
     let process = Process()
+    private let exit: ProcessExit
     /// Output goes to files: no pipe can fill up and stall the child while nobody reads.
     private let outPath = NSTemporaryDirectory() + "sluice-out-\(UUID().uuidString)"
     private let errPath = NSTemporaryDirectory() + "sluice-err-\(UUID().uuidString)"
@@ -54,6 +58,7 @@ final class SluiceProcess: @unchecked Sendable {
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         process.standardInput = stdinFile.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
+        exit = ProcessExit(process)
         try process.run()
     }
 
@@ -62,17 +67,13 @@ final class SluiceProcess: @unchecked Sendable {
     func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
 
     func wait() async -> Result {
-        await withCheckedContinuation { continuation in
-            Thread {
-                self.process.waitUntilExit()
-                let stdoutBytes = (try? Data(contentsOf: URL(fileURLWithPath: self.outPath))) ?? Data()
-                let stdout = String(decoding: stdoutBytes, as: UTF8.self)
-                let stderr = (try? String(contentsOfFile: self.errPath, encoding: .utf8)) ?? ""
-                try? FileManager.default.removeItem(atPath: self.outPath)
-                try? FileManager.default.removeItem(atPath: self.errPath)
-                continuation.resume(returning: Result(status: self.process.terminationStatus, stdout: stdout, stdoutBytes: stdoutBytes, stderr: stderr))
-            }.start()
-        }
+        let status = await exit.wait()
+        let stdoutBytes = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
+        let stdout = String(decoding: stdoutBytes, as: UTF8.self)
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: outPath)
+        try? FileManager.default.removeItem(atPath: errPath)
+        return Result(status: status, stdout: stdout, stdoutBytes: stdoutBytes, stderr: stderr)
     }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
@@ -109,5 +110,52 @@ enum E2E {
         c.timeScale = 0
         c.captureBodies = false
         return c
+    }
+}
+
+/// `sluice simulate` in a process of its own, for tests whose load would starve an in-process
+/// simulator (it shares the test process's two cooperative threads and event loops with every
+/// suite running beside it). Stopped by `stop()`.
+final class SimulatorProcess: @unchecked Sendable {
+    let process = Process()
+    private let exit: ProcessExit
+    /// What the banner names: `http(s)://127.0.0.1:PORT`.
+    let baseURL: String
+    /// With `--tls --ca-out`: the certificate authority to trust.
+    let caFile: String?
+
+    init(_ arguments: [String], caFile: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: SluiceProcess.binary)
+        process.arguments = ["simulate", "--port", "0"] + arguments + (caFile.map { ["--tls", "--ca-out", $0] } ?? [])
+        let banner = Pipe()
+        process.standardOutput = banner
+        process.standardError = FileHandle.nullDevice
+        exit = ProcessExit(process)
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")), let byte = try banner.fileHandleForReading.read(upToCount: 1), !byte.isEmpty { line += byte }
+        guard let url = String(decoding: line, as: UTF8.self).split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
+              url.hasPrefix("http") else {
+            process.terminate()
+            throw SimulatorProcessError(message: "sluice simulate printed no address: \(String(decoding: line, as: UTF8.self))")
+        }
+        baseURL = url
+        self.caFile = caFile
+    }
+
+    struct SimulatorProcessError: Error { let message: String }
+
+    /// A test that throws before `stop()` still ends the simulator.
+    deinit { if process.isRunning { process.terminate() } }
+
+    /// `GET path` as JSON, with curl (trusting `caFile` when there is one).
+    func get(_ path: String) async throws -> JSONValue {
+        let r = try await Subprocess.run(["curl", "-sS"] + (caFile.map { ["--cacert", $0] } ?? []) + [baseURL + path])
+        return try JSONParser.parse(Data(r.stdout.utf8))
+    }
+
+    func stop() async {
+        process.terminate()
+        _ = await exit.wait()
     }
 }

@@ -55,6 +55,11 @@ struct RecordAttemptsTests {
             }
             #expect(why.contains("check the API key, model and endpoint"))
         }
+        // No retry can make an untrusted server trusted; the caller says how to trust it.
+        var d = machine()
+        let untrusted = ModelError(.untrustedServer, message: "the server's TLS certificate is not signed by a trusted authority")
+        #expect(!untrusted.isRetryable)
+        #expect(d.failed(untrusted, now: 101, uniform: 0.5, stopping: false) == .stopRun(.untrustedServer("stopped: \(untrusted.message)")))
     }
 
     @Test func aStoppingRunLeavesRecordsPending() {

@@ -10,17 +10,26 @@ import Testing
 struct SDKProbeTests {
     static let probe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/tools/sdk_probe.py").standardized.path
 
-    static func run(_ baseURL: String, _ extra: [String] = []) async throws -> [JSONValue] {
-        let result = try await Subprocess.run(["python3", probe, "--base-url", baseURL, "--timeout", "30"] + extra)
+    /// `caFile`: the simulator serves TLS; the SDK's httpx trusts the file by `SSL_CERT_FILE`.
+    static func run(_ baseURL: String, _ extra: [String] = [], caFile: String? = nil) async throws -> [JSONValue] {
+        let environment = caFile.map { ProcessInfo.processInfo.environment.merging(["SSL_CERT_FILE": $0]) { $1 } }
+        let result = try await Subprocess.run(["python3", probe, "--base-url", baseURL, "--timeout", "30"] + extra, environment: environment)
         return result.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
     }
 
-    @Test func everyCasePasses() async throws {
+    /// Over cleartext HTTP/1.1, and over TLS as the real endpoint is served (the SDK's httpx
+    /// offers only HTTP/1.1 by ALPN, so this is the simulator's HTTPS/1.1 path).
+    @Test(arguments: [false, true])
+    func everyCasePasses(tls: Bool) async throws {
         try #require(FileManager.default.fileExists(atPath: Self.probe), "sdk_probe.py not found at \(Self.probe)")
         var config = SimulatorConfiguration.instant
         config.timeScale = 0.0005
-        try await SimulatorServer.withRunning(config) { sim in
-            let lines = try await Self.run(sim.baseURL)
+        let identity = tls ? try SimulatorTLS.generate() : nil
+        let caFile = identity.map { _ in NSTemporaryDirectory() + "sdk-probe-ca-\(UUID().uuidString).pem" }
+        defer { caFile.map { try? FileManager.default.removeItem(atPath: $0) } }
+        if let identity, let caFile { try identity.writeCA(to: caFile) }
+        try await SimulatorServer.withRunning(config, tls: identity) { sim in
+            let lines = try await Self.run(sim.baseURL, caFile: caFile)
             try #require(!lines.isEmpty, "the probe printed nothing: is google-genai installed? (pip install google-genai)")
             var ok: [String: Bool] = [:]
             for line in lines { ok[line["case"]?.stringValue ?? "?"] = line["ok"]?.boolValue }
@@ -33,6 +42,10 @@ struct SDKProbeTests {
             let gc = lines.first { $0["case"] == "gc_text_flex" }
             #expect(gc?["result"]?["headers"]?["x-gemini-service-tier"] == "flex")
             #expect(gc?["result"]?["text"]?.stringValue == AnswerGenerator.text(for: "Say hello in exactly three words."))
+            if tls {
+                let t = sim.simulator.transportStats()
+                #expect(t.tls && t.connectionsByProtocol["http/1.1", default: 0] >= 1 && t.failedHandshakes == 0, "\(t)")
+            }
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Runs a command to completion on its own thread, so waiting for it never blocks one of the
-/// few cooperative threads an in-process simulator needs (there are as many as cores). Output
-/// goes to files, so no pipe can fill up and stall the child while nobody reads.
+/// Runs a command to completion. Waiting blocks no thread (`ProcessExit`), so it never takes
+/// one of the few cooperative threads an in-process simulator needs (there are as many as
+/// cores). Output goes to files, so no pipe can fill up and stall the child while nobody reads.
 public enum Subprocess {
     public struct Result: Sendable {
         public var status: Int32
@@ -12,32 +12,25 @@ public enum Subprocess {
 
     /// `arguments[0]` is looked up on PATH.
     public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                let out = NSTemporaryDirectory() + "sluice-sub-out-\(UUID().uuidString)"
-                let err = NSTemporaryDirectory() + "sluice-sub-err-\(UUID().uuidString)"
-                defer {
-                    try? FileManager.default.removeItem(atPath: out)
-                    try? FileManager.default.removeItem(atPath: err)
-                }
-                do {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = arguments
-                    if let environment { process.environment = environment }
-                    _ = FileManager.default.createFile(atPath: out, contents: nil)
-                    _ = FileManager.default.createFile(atPath: err, contents: nil)
-                    process.standardOutput = FileHandle(forWritingAtPath: out)
-                    process.standardError = FileHandle(forWritingAtPath: err)
-                    process.standardInput = FileHandle.nullDevice
-                    try process.run()
-                    process.waitUntilExit()
-                    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-                    continuation.resume(returning: Result(status: process.terminationStatus, stdout: read(out), stderr: read(err)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
+        let out = NSTemporaryDirectory() + "sluice-sub-out-\(UUID().uuidString)"
+        let err = NSTemporaryDirectory() + "sluice-sub-err-\(UUID().uuidString)"
+        defer {
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: err)
         }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        process.standardInput = FileHandle.nullDevice
+        let exit = ProcessExit(process)
+        try process.run()
+        let status = await exit.wait()
+        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        return Result(status: status, stdout: read(out), stderr: read(err))
     }
 }

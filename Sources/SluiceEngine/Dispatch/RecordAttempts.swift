@@ -44,6 +44,8 @@ struct RecordAttempts: Sendable {
             return .stopRun(.quota("stopped: daily quota exhausted"))
         case .billing:
             return .stopRun(.quota("stopped: billing: \(error.message)"))
+        case .untrustedServer:
+            return .stopRun(.untrustedServer("stopped: \(error.message)"))
         case .invalidRequest where [401, 403, 404].contains(error.status ?? 0):
             return .stopRun(.fatal("stopped: the service refused the job (\(error)); check the API key, model and endpoint"))
         default:

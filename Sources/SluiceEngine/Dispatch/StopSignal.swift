@@ -10,6 +10,8 @@ public enum StopReason: Sendable, Equatable {
     case budget(cap: Double)
     /// The job cannot work as configured (bad key, unknown model): exit 1.
     case fatal(String)
+    /// The server's TLS certificate is not trusted: exit 1; the caller says how to trust it.
+    case untrustedServer(String)
 }
 
 /// Set once by whoever sees a reason to stop; read by the dispatch loop and retry sleeps.

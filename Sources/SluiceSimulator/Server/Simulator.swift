@@ -9,6 +9,7 @@ public final class Simulator: Sendable {
     let scheduler: FlexScheduler
     let started = ContinuousClock.now
     private let state: Mutex<State>
+    private let transportState = Mutex(TransportStats())
 
     struct State: Sendable {
         var stats = SimulatorStats()
@@ -33,6 +34,11 @@ public final class Simulator: Sendable {
     /// What the simulator saw so far.
     public func stats() -> SimulatorStats { state.withLock { $0.stats } }
 
+    /// What the transport carried: connections, protocols, HTTP/2 streams.
+    public func transportStats() -> TransportStats { transportState.withLock { $0 } }
+
+    func recordTransport<R>(_ update: (inout TransportStats) -> R) -> R { transportState.withLock { update(&$0) } }
+
     /// The recent requests, oldest first (at most `eventLogLimit`).
     public func events() -> [SimulatorEvent] { state.withLock { $0.events } }
 
@@ -44,6 +50,7 @@ public final class Simulator: Sendable {
             $0.eventsDropped = 0
             $0.limits = RateLimitState(limits: configuration.rateLimits.scaled(by: configuration.timeScale))
         }
+        transportState.withLock { $0.reset() }
     }
 
     /// `GET /_sim/stats`: counters plus the live queue of each tier (`prompts`: and the
@@ -61,6 +68,7 @@ public final class Simulator: Sendable {
             ]
         }
         o["queues"] = .object(tiers)
+        o["transport"] = transportStats().json
         o["count_tokens_calls"] = JSONValue(state.withLock { $0.countTokensCalls })
         o["uptime_seconds"] = JSONValue(elapsed)
         return .object(o)

@@ -55,7 +55,10 @@ while kill -0 $RUN 2>/dev/null; do
 done
 wait $RUN || true
 read -r rss_kb user sys wall < "$WORK/time.out"
-transport=$("${CURL[@]}" "$URL/_sim/stats?prompts=0" | python3 -c 'import json,sys; t=json.load(sys.stdin)["transport"]; print(f"connections {t[\"connections\"]} {t[\"connections_by_protocol\"]}, peak open {t[\"peak_open_connections\"]}, h2 streams {t[\"streams\"]} (peak {t[\"peak_open_streams\"]} open)")')
+transport=$("${CURL[@]}" "$URL/_sim/stats?prompts=0" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["transport"]
+print("connections %d %s, peak open %d, h2 streams %d (peak %d open)" % (t["connections"], t["connections_by_protocol"], t["peak_open_connections"], t["streams"], t["peak_open_streams"]))')
 echo "records: $N  hold: ${HOLD}s  tls: ${TLS:-no}${ALPN:+ ($ALPN)}  lane: ${LANE:-100}  peak requests held by the simulator at once: $peak_inflight"
 echo "transport: $transport"
 python3 -c "import sys; rss, u, s, w, n, hold = map(float, sys.argv[1:]); print(f'sluice peak RSS: {rss/1024:.0f} MB ({rss/n:.1f} KB per record)  CPU: {u+s:.1f} s ({(u+s)/n*1000:.2f} ms per record)  wall: {w:.1f} s ({w-hold:.1f} s over the hold)')" \

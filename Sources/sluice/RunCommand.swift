@@ -28,7 +28,10 @@ struct RunCommand: AsyncParsableCommand {
             percent of stray 503s do not shrink it. Requests in flight follow Little's law \
             (rate x latency x 1.5) within --memory-budget and --concurrency (an upper bound, \
             default 20,000, within the open-file limit, which is raised to its hard limit). -v \
-            logs each change of pace.
+            logs each change of pace. Sheds (503) and rate limits (429) do not use up \
+            --max-attempts: they are retried for up to --max-wait (six hours) per record, then \
+            left pending (exit 75). Over HTTPS requests share HTTP/2 connections, 100 streams \
+            each; --ca-file (or SSL_CERT_FILE) trusts a private certificate authority.
 
             Exit codes: 0 all enriched · 2 finished, some records failed (see the sluice_error column) · \
             75 stopped early, resumable · 64 usage · 65 bad input data · 1 anything else.

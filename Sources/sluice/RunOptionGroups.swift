@@ -116,18 +116,18 @@ struct ModelOptions: ParsableArguments {
 
 struct DispatchOptions: ParsableArguments {
     @Option(help: "Upper bound of records in process and requests in flight (default \(DispatchOptions.defaultConcurrency), within the open-file limit). The limit in use is found at run time; see DEFAULTS.") var concurrency: Int?
-    @Option(help: "Attempts per record before it fails.") var maxAttempts = 10
+    @Option(help: "Failed attempts per record before it fails. Sheds (503) and rate limits (429) do not count: they are retried until --max-wait.") var maxAttempts = 10
     @Option(help: "First retry delay in seconds (doubles each attempt, full jitter).") var retryBaseDelay = 2.0
     @Option(help: "Longest retry delay in seconds.") var retryMaxDelay = 120.0
     @Option(help: "Seconds one request may take, body included (Flex: up to 15 minutes).") var requestTimeout = 1200.0
-    @Option(help: "Most seconds one record may spend retrying; past it the record stays pending (exit 75) or falls back.") var maxWait: Double?
+    @Option(help: "Most seconds one record may spend retrying (default 21600: six hours); past it the record stays pending (exit 75) or falls back.") var maxWait: Double?
     @Option(help: "Opt-in fallback tier for records Flex keeps shedding: standard (full price; counted in the summary).") var fallback: ServiceTier?
     @Option(help: "Shed attempts before a record falls back (with --fallback).") var fallbackAfter = 3
     @Option(help: "Your requests-per-minute quota: paced evenly just under it (default: learned from 429s).") var rpm: Int?
     @Option(help: "Your input-tokens-per-minute quota: paced just under it (estimated before sending, corrected from usage; default: learned from 429s that name it).") var tpm: Int?
     @Option(help: "Retries may be at most this fraction of the last minute's requests.") var retryBudget = 0.5
     @Option(help: "Floor of the capacity limit on requests in flight.") var minConcurrency = 4
-    @Option(help: "Megabytes the records in process may take (bounds requests in flight; about 28 KB each plus the prompt).") var memoryBudget = 1024
+    @Option(help: "Megabytes the records in process may take (bounds requests in flight; about 36 KB each plus the prompt).") var memoryBudget = 1024
     @Option(help: .hidden) var timeScale = 1.0
     @Option(help: "Stop (resumably, exit 75) before spending more than this many USD.") var maxCost: Double?
     @Flag(help: "Send identical prompts separately instead of sharing one answer.") var noDedupe = false
@@ -143,7 +143,7 @@ struct DispatchOptions: ParsableArguments {
     /// The dispatcher's policy; `tier` is the job's tier (a fallback must differ from it).
     func policy(tier: ServiceTier) throws(ValidationError) -> DispatchPolicy {
         var p = DispatchPolicy()
-        p.maxWait = maxWait
+        if let maxWait { p.maxWait = maxWait }
         if let fallback {
             guard fallback != tier else { throw ValidationError("--fallback \(fallback.rawValue): expected a tier other than --tier (standard or priority)") }
             p.fallbackTier = fallback

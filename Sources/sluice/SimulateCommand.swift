@@ -19,7 +19,11 @@ struct SimulateCommand: AsyncParsableCommand {
             Fault kinds: 500 503 504 429 quota billing drop truncate slow evict continuation \
             max_tokens safety prompt_blocked. An injected 429 names the --rpm quota when one is \
             set, else only a retry delay. 'evict' drops a Flex request with 503 after half its \
-            service time; a drop in --flex-capacity-schedule evicts what no longer fits.
+            service time; a drop in --flex-capacity-schedule evicts what no longer fits. \
+            pack_drop pack_duplicate pack_reorder pack_invalid spoil a packed request's answer \
+            (several records in one prompt, as `sluice run --pack` sends them): an item left out, \
+            an id answered twice, the items reversed, an answer that breaks its schema. A packed \
+            request is answered item by item with exactly what each record gets alone.
 
             With --tls the simulator serves HTTPS and negotiates HTTP/2 or HTTP/1.1 by ALPN, as \
             the real endpoint does, with a certificate authority made for this run: --ca-out \

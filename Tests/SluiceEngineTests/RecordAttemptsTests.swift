@@ -19,14 +19,34 @@ struct RecordAttemptsTests {
     }
 
     @Test func retriesWithBackoffThenGivesUp() {
+        let fault = ModelError(.transient, status: 500, message: "oops")
         var m = machine()
-        #expect(m.failed(shed, now: 101, uniform: 0.5, stopping: false) == .retry(after: 1, tier: .flex))
+        #expect(m.failed(fault, now: 101, uniform: 0.5, stopping: false) == .retry(after: 1, tier: .flex))
         m.begin()
-        #expect(m.failed(shed, now: 102, uniform: 0.5, stopping: false) == .retry(after: 2, tier: .flex))
+        #expect(m.failed(fault, now: 102, uniform: 0.5, stopping: false) == .retry(after: 2, tier: .flex))
         m.begin()
+        #expect(m.failed(fault, now: 103, uniform: 0.5, stopping: false) == .retry(after: 4, tier: .flex))
         m.begin()
         #expect(m.attempt == 4)
-        #expect(m.failed(shed, now: 103, uniform: 0.5, stopping: false) == .giveUp)
+        #expect(m.failed(fault, now: 104, uniform: 0.5, stopping: false) == .giveUp)
+    }
+
+    /// "Come back later" is about the service, not the record: sheds and rate limits never use
+    /// up the attempts (the wait budget bounds them), and do not bring the faults' cap closer.
+    @Test func shedsAndRateLimitsDoNotCountTowardTheAttemptCap() {
+        var m = machine { $0.maxWait = nil }
+        let limited = ModelError(.rateLimited, status: 429, message: "slow", retryAfter: 1)
+        for i in 0..<50 {
+            #expect(m.failed(i.isMultiple(of: 2) ? shed : limited, now: 101 + Double(i), uniform: 0.5, stopping: false) != .giveUp)
+            m.begin()
+        }
+        #expect(m.faults == 0)
+        let fault = ModelError(.transport, message: "reset")
+        for i in 0..<3 {
+            #expect(m.failed(fault, now: 200 + Double(i), uniform: 0.5, stopping: false) != .giveUp)
+            m.begin()
+        }
+        #expect(m.failed(fault, now: 210, uniform: 0.5, stopping: false) == .giveUp)
     }
 
     @Test func theServicesDelayIsAFloor() {

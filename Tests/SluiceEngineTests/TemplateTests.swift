@@ -99,7 +99,11 @@ struct RetryPolicyTests {
         let shed = ModelError(.shed, status: 503, message: "busy")
         #expect(p.delay(afterAttempt: 1, error: shed, uniform: 0.999)! < 1)
         #expect(p.delay(afterAttempt: 4, error: shed, uniform: 0.5) == 4)
-        #expect(p.delay(afterAttempt: 10, error: shed, uniform: 0.5) == nil)
+        // Sheds do not count toward the cap: a record is shed for as long as its wait budget lasts.
+        #expect(p.delay(afterAttempt: 10, faults: 0, error: shed, uniform: 0.5) == 4)
+        let fault = ModelError(.transient, status: 500, message: "oops")
+        #expect(p.delay(afterAttempt: 10, faults: 5, error: fault, uniform: 0.5) == nil)
+        #expect(p.delay(afterAttempt: 10, faults: 4, error: fault, uniform: 0.5) == 4)
         #expect(p.delay(afterAttempt: 4, error: shed, uniform: 0) == 0)
         let limited = ModelError(.rateLimited, status: 429, message: "slow down", retryAfter: 30)
         #expect(p.delay(afterAttempt: 1, error: limited, uniform: 0.5) == 30)

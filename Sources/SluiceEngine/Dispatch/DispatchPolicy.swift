@@ -4,8 +4,10 @@ import SluiceModel
 public struct DispatchPolicy: Sendable, Equatable {
     public var retry = RetryPolicy()
     /// Most seconds a record may spend from its first attempt; past it the record is left for
-    /// a later run (exit 75), or falls back when a fallback tier is set.
-    public var maxWait: Double? = nil
+    /// a later run (exit 75), or falls back when a fallback tier is set. Sheds and rate limits
+    /// are retried until then (they do not count toward the attempt cap): six hours rides out a
+    /// Flex capacity drought of hours, and still ends a nightly run the same night.
+    public var maxWait: Double? = 6 * 3600
     /// Opt-in: after `fallbackAfterShed` shed attempts (or the wait budget), send at this tier.
     public var fallbackTier: ServiceTier? = nil
     public var fallbackAfterShed = 3

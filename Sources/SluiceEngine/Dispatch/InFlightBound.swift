@@ -9,9 +9,10 @@ public struct InFlightBound: Sendable, Equatable {
     public var memoryBudget: Int
     /// In flight above rate × latency: latencies vary by minutes from one request to the next.
     public var headroom = 1.5
-    /// What one record in process costs besides its prompt: measured at 10,000 in flight over
-    /// HTTP/1.1, about 28 KB each (Benchmarks/README.md, "Memory with 10,000 requests in flight").
-    public static let bytesPerRecord = 28_000
+    /// What one record in process costs besides its prompt, on the production transport: over
+    /// TLS + HTTP/2, 33–36 KB each at 10,000 and 20,000 in flight (over HTTP/1.1, 27–30 KB; the
+    /// streams' buffers cost more than a socket's). Benchmarks/README.md, "Requests in flight".
+    public static let bytesPerRecord = 36_000
 
     /// Mean seconds from send to answer, once an answer came.
     public private(set) var latency: Double?

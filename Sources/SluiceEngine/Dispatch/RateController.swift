@@ -188,11 +188,15 @@ public struct RateController: Sendable, Equatable {
     }
 
     /// Raises an estimated request rate while demand exceeds it (a time-based probe: a quota
-    /// raised mid-job, or an estimate taken low, is found again within minutes).
+    /// raised mid-job, or an estimate taken low, is found again within minutes). Not in the
+    /// quota minute after an overshoot: the estimate was just taken there, and probing at once
+    /// overshot again every window (2.5% of requests answered 429 over HTTP/2, where 429s come
+    /// back fast enough for the pace to sit at 99.6% of the quota).
     public mutating func tick(now: Double) {
         let dt = max(0, now - lastTick)
         lastTick = now
-        guard var limit = requests, limit.source == .estimated, now >= pausedUntil, limit.pacer.backlog(now: now) > 0 else { return }
+        guard var limit = requests, limit.source == .estimated, now >= pausedUntil, now - lastOvershoot >= minute,
+              limit.pacer.backlog(now: now) > 0 else { return }
         probedFor += dt
         let quiet = min(6, (probedFor / minute).rounded(.down))
         limit.perMinute *= 1 + probePerMinute * exp2(quiet) * dt / minute

@@ -25,6 +25,8 @@ struct RecordAttempts: Sendable {
     private(set) var tier: ServiceTier
     private(set) var attempt = 0
     private(set) var shedCount = 0
+    /// Failures that count toward the attempt cap (`RetryPolicy.counts`).
+    private(set) var faults = 0
 
     init(policy: DispatchPolicy, tier: ServiceTier, now: Double) {
         self.policy = policy
@@ -39,6 +41,7 @@ struct RecordAttempts: Sendable {
     /// the run is already stopping, so nothing more is sent.
     mutating func failed(_ error: ModelError, now: Double, uniform: Double, stopping: Bool) -> Action {
         if error.kind == .shed { shedCount += 1 }
+        if RetryPolicy.counts(error) { faults += 1 }
         switch error.kind {
         case .dailyQuota:
             return .stopRun(.quota("stopped: daily quota exhausted"))
@@ -52,7 +55,7 @@ struct RecordAttempts: Sendable {
             break
         }
         if stopping { return .leavePending(waitBudget: false) }
-        guard var delay = policy.retry.delay(afterAttempt: attempt, error: error, uniform: uniform) else { return .giveUp }
+        guard var delay = policy.retry.delay(afterAttempt: attempt, faults: faults, error: error, uniform: uniform) else { return .giveUp }
         if let fallback = policy.fallbackTier, tier != fallback, error.kind == .shed, shedCount >= policy.fallbackAfterShed {
             tier = fallback
             delay = 0

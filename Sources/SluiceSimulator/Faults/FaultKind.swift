@@ -26,6 +26,12 @@ public enum FaultKind: String, Sendable, CaseIterable {
     case safety
     /// The prompt is blocked: `promptFeedback.blockReason` with no candidates.
     case promptBlocked = "prompt_blocked"
+    /// Packed requests only (`PackedAnswer`): an item left out, an id answered twice, the items
+    /// in reverse order, an item whose answer breaks its schema.
+    case packDrop = "pack_drop"
+    case packDuplicate = "pack_duplicate"
+    case packReorder = "pack_reorder"
+    case packInvalid = "pack_invalid"
 
     /// Faults that replace the answer with an HTTP error, decided before queueing.
     public var isErrorResponse: Bool {

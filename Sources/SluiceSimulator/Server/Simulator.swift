@@ -325,7 +325,15 @@ public final class Simulator: Sendable {
     func answer(_ call: ModelCall, fault: FaultKind?, servingTier: ServiceTier, continuationOffset: Int, attempt: Int, event: inout SimulatorEvent) -> SimHTTPResponse {
         let hash = call.promptHash
         let id = "v1_sim" + String(PromptHash.value("\(hash):\(attempt):\(elapsed)"), radix: 36)
-        let full = Array(AnswerGenerator.answer(for: call.prompt, schema: call.schema))
+        let full: [Character]
+        if let pack = PackedAnswer.parse(prompt: call.prompt, schema: call.schema) {
+            let packFault = fault.flatMap { PackedAnswer.Fault(rawValue: $0.rawValue) }
+            // Counted as a fault; the request is still answered (with a faulty pack).
+            if packFault != nil { recordFault(fault!, hash: hash) }
+            full = Array(PackedAnswer.answer(items: pack.items, answerSchema: pack.answerSchema, fault: packFault))
+        } else {
+            full = Array(AnswerGenerator.answer(for: call.prompt, schema: call.schema))
+        }
         let thought = continuationOffset == 0 ? AnswerGenerator.thoughtTokens(for: call.prompt, level: call.thinkingLevel) : 0
         let surface = call.surface.simulated
 

@@ -189,7 +189,7 @@ public struct GeminiClient: ModelClient {
 
     /// A schema answer must be JSON that conforms; a plain answer must not be empty.
     func check(_ result: GenerationResult, _ request: GenerationRequest) -> Result<GenerationResult, ModelError> {
-        if let schema = request.schema {
+        if let schema = request.schema, request.checksSchema {
             guard result.completion == .complete else {
                 return .failure(ModelError(.badAnswer, code: "MAX_TOKENS", message: "the JSON answer was cut at max_output_tokens", usage: result.usage))
             }

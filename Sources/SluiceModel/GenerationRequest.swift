@@ -11,6 +11,11 @@ public struct GenerationRequest: Sendable, Equatable {
     public var maxOutputTokens: Int?
     public var temperature: Double?
     public var thinkingLevel: String?
+    /// Whether the client refuses an answer that is cut, not JSON, or not conforming to
+    /// `schema` (`badAnswer`, retried as it is). False for a pack: the caller judges the answer
+    /// itself — one bad item must not cost the others their answers, and a cut pack is split,
+    /// not sent again as it was.
+    public var checksSchema = true
 
     public init(model: String, prompt: String, system: String? = nil, schema: JSONValue? = nil, tier: ServiceTier = .flex,
                 maxOutputTokens: Int? = nil, temperature: Double? = nil, thinkingLevel: String? = nil) {

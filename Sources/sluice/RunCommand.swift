@@ -199,6 +199,7 @@ struct RunCommand: AsyncParsableCommand {
         o.prompt.maxOutputTokens = s.maxOutputTokens
         o.prompt.temperature = s.temperature
         o.prompt.thinkingLevel = s.thinkingLevel
+        o.prompt.pack = dispatchOptions.pack ?? s.pack ?? 1
         return o
     }
 }

@@ -131,9 +131,11 @@ struct DispatchOptions: ParsableArguments {
     @Option(help: .hidden) var timeScale = 1.0
     @Option(help: "Stop (resumably, exit 75) before spending more than this many USD.") var maxCost: Double?
     @Flag(help: "Send identical prompts separately instead of sharing one answer.") var noDedupe = false
+    @Option(help: "Records per request (default 1; front matter 'pack:'). The template's part above a '{{! per record }}' line (else the system instruction) is said once per request; each record's part goes as an item whose answer is checked on its own.") var pack: Int?
 
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let pack, pack < 1 { throw ValidationError("--pack must be at least 1 (records per request)") }
         guard memoryBudget >= 1 else { throw ValidationError("--memory-budget must be at least 1 (MB)") }
         guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }

@@ -40,6 +40,25 @@ struct TemplateTests {
         #expect(t.body == "Text: {{name}}")
     }
 
+    /// `{{! per record }}` splits what packing says once from what each record says; the
+    /// prompt of a record alone is unchanged by the line (a comment renders as nothing).
+    @Test func thePerRecordLineSplitsTheSharedPart() throws {
+        let body = "Describe each company.\nBe brief.\n  {{! per record }}  \nName: {{name}}\n"
+        let t = try PromptTemplate(text: body, name: "t")
+        #expect(t.shared == "Describe each company.\nBe brief.\n")
+        #expect(t.renderItem(record) == "Name: <Ada & Co>\n")
+        #expect(t.render(record) == t.shared + t.renderItem(record))
+        #expect(t.render(record) == t.renderWithMustache(record))
+        let unsplit = try PromptTemplate(text: body.replacingOccurrences(of: "  {{! per record }}  \n", with: ""), name: "u")
+        #expect(unsplit.render(record) == t.render(record) && unsplit.shared.isEmpty)
+        // Not alone on its line: an ordinary comment.
+        #expect(try PromptTemplate(text: "A {{! per record }} B {{name}}", name: "v").shared.isEmpty)
+        // The shared part is said once for many records: it cannot read a field.
+        #expect(throws: EngineError.self) { try PromptTemplate(text: "Hi {{name}}\n{{! per record }}\n{{name}}", name: "w") }
+        #expect(try PromptTemplate(text: "---\npack: 10\n---\nA\n{{! per record }}\n{{name}}", name: "x").settings.pack == 10)
+        #expect(throws: EngineError.self) { try PromptTemplate(text: "---\npack: 0\n---\n{{name}}", name: "y") }
+    }
+
     @Test func missingVariablesAreListed() throws {
         let t = try PromptTemplate(text: "{{name}} {{email}} {{address.zip}} {{#tags}}{{whatever}}{{/tags}}", name: "t")
         #expect(t.variables == ["name", "email", "address.zip", "tags"])

@@ -169,6 +169,32 @@ public final class Dispatcher: Sendable {
         return resolution
     }
 
+    /// Without waiting: true when no request for `key` is under way, and the caller now leads
+    /// it (and must `shareWithIdentical` its outcome); false when one is (`follow` it). Packs
+    /// are assembled with this: a record must not wait for its twin before joining a pack.
+    func lead(key: String) -> Bool {
+        state.withLock { s in
+            guard s.waiters[key] == nil else { return false }
+            s.waiters[key] = []
+            return true
+        }
+    }
+
+    /// The outcome of the request under way for `key`, shared; nil when it was over before
+    /// this record could join (then it must be sent itself).
+    func follow(key: String) async -> Resolution? {
+        let shared: Resolution? = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution?, Never>) in
+            let over = state.withLock { s -> Bool in
+                guard s.waiters[key] != nil else { return true }
+                s.waiters[key]!.append(continuation)
+                return false
+            }
+            if over { continuation.resume(returning: nil) }
+        }
+        if case .answered? = shared { counters.update { $0.dedupeSaved += 1 } }
+        return shared
+    }
+
     /// nil: this record leads (sends the request); else the leader's outcome, shared.
     func joinIdentical(key: String) async -> Resolution? {
         let shared: Resolution? = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution?, Never>) in
@@ -216,14 +242,20 @@ public final class Dispatcher: Sendable {
         case retry(after: Double, budgeted: Bool)
     }
 
-    /// The attempt loop for one request.
+    /// The attempt loop for one record's prompt.
     func attempts(prompt: String) async -> Resolution {
+        await attempts(request(prompt))
+    }
+
+    func request(_ prompt: String) -> GenerationRequest {
         var request = prototype
         request.prompt = prompt
-        state.withLock { $0.bound.prompt(bytes: prompt.utf8.count) }
-        var progress = Progress(request: request,
-                                estimate: (TokenEstimate.characters(prompt) + systemCharacters + 3) / 4,
-                                attempts: RecordAttempts(policy: policy, tier: request.tier, now: now))
+        return request
+    }
+
+    /// The attempt loop for one request (a record's, or a pack's).
+    func attempts(_ request: GenerationRequest) async -> Resolution {
+        var progress = start(request)
         while true {
             await acquirePermit()
             guard await admit(tokens: progress.estimate, tier: progress.request.tier) else {
@@ -248,6 +280,12 @@ public final class Dispatcher: Sendable {
                 }
             }
         }
+    }
+
+    func start(_ request: GenerationRequest) -> Progress {
+        state.withLock { $0.bound.prompt(bytes: request.prompt.utf8.count) }
+        return Progress(request: request, estimate: (TokenEstimate.characters(request.prompt) + systemCharacters + 3) / 4,
+                        attempts: RecordAttempts(policy: policy, tier: request.tier, now: now))
     }
 
     func beginAttempt(_ progress: inout Progress) {

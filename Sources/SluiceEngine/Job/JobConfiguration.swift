@@ -56,6 +56,8 @@ public struct JobConfiguration: Sendable {
         public var maxOutputTokens: Int?
         public var temperature: Double?
         public var thinkingLevel: String?
+        /// Records per request (1: each alone). See `PackLayout`.
+        public var pack = 1
 
         public init(template: PromptTemplate, schema: JSONValue?, model: String, tier: ServiceTier) {
             self.template = template

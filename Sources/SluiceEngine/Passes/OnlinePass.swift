@@ -17,7 +17,11 @@ struct OnlinePass: AnswerPass {
         var union = FieldUnion(input.reader.columns ?? inputColumns)
         let collect = input.reader.columns == nil
         let stage = PromptStage(template: options.prompt.template)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let packSize = max(1, options.prompt.pack)
+        let shared = options.prompt.template.shared.utf8.count
+        var pack: [PackMember] = []
+        // Tasks return how many records they held: a pack holds several.
+        try await withThrowingTaskGroup(of: Int.self) { group in
             var running = 0
             var total = 0
             var badInput: FormatError?
@@ -47,9 +51,15 @@ struct OnlinePass: AnswerPass {
                 }
                 // Records in process (on the wire or in backoff) are bounded by the ceiling and the
                 // memory budget; the dispatcher's in-flight limit bounds requests on the wire.
-                while running >= dispatcher.recordCap {
-                    try await group.next()
-                    running -= 1
+                if !pack.isEmpty, running + pack.count >= dispatcher.recordCap {
+                    // A partial pack goes now rather than hold records (and their twins) back.
+                    let members = pack
+                    pack = []
+                    group.addTask { try await self.process(pack: members, writer: writer) }
+                    running += members.count
+                }
+                while running >= dispatcher.recordCap, let held = try await group.next() {
+                    running -= held
                 }
                 let number = record.number
                 let offset = record.byteOffset
@@ -60,10 +70,29 @@ struct OnlinePass: AnswerPass {
                     try await writer.commit(update)
                     counters.update { $0.failed += 1 }
                     continue
-                case .prompt(let prompt, let hash):
+                case .prompt(let prompt, let hash) where packSize == 1:
                     group.addTask { try await self.process(number: number, offset: offset, prompt: prompt, hash: hash, writer: writer) }
+                    running += 1
+                case .prompt(let prompt, let hash):
+                    // A record whose twin is under way shares its answer instead of joining a pack.
+                    if options.dispatch.dedupe, !dispatcher.lead(key: hash) {
+                        group.addTask { try await self.follow(number: number, offset: offset, prompt: prompt, hash: hash, writer: writer) }
+                        running += 1
+                        continue
+                    }
+                    let item = String(decoding: prompt.utf8.dropFirst(shared), as: UTF8.self)
+                    pack.append(PackMember(number: number, offset: offset, hash: hash, member: .init(prompt: prompt, item: item)))
+                    if pack.count == packSize {
+                        let members = pack
+                        pack = []
+                        group.addTask { try await self.process(pack: members, writer: writer) }
+                        running += members.count
+                    }
                 }
-                running += 1
+            }
+            if !pack.isEmpty {
+                let members = pack
+                group.addTask { try await self.process(pack: members, writer: writer) }
             }
             counters.update { $0.total = stop.isSet || badInput != nil ? nil : total }
             try await group.waitForAll()
@@ -74,11 +103,45 @@ struct OnlinePass: AnswerPass {
 
     /// Resolves one record and journals the outcome; a pending record is left for the next run.
     /// The updates are built synchronously: this frame lives while the record waits for Flex.
-    func process(number: Int, offset: Int64, prompt: String, hash: String, writer: JournalWriter) async throws {
+    func process(number: Int, offset: Int64, prompt: String, hash: String, writer: JournalWriter) async throws -> Int {
         writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
         let resolution = await dispatcher.resolve(prompt: prompt, key: hash)
-        guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return }
+        guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return 1 }
         try await writer.commit(update)
+        return 1
+    }
+
+    /// A record of a pack being assembled (`--pack`), with where it goes in the journal.
+    struct PackMember: Sendable {
+        let number: Int
+        let offset: Int64
+        let hash: String
+        let member: PackResolver.Member
+    }
+
+    /// Resolves a pack and journals each record's outcome on its own; twins that followed a
+    /// member get its outcome.
+    func process(pack: [PackMember], writer: JournalWriter) async throws -> Int {
+        for m in pack { writer.submit(Self.inFlight(number: m.number, offset: m.offset, promptHash: m.hash)) }
+        let resolver = PackResolver(dispatcher: dispatcher, layout: PackLayout(shared: options.prompt.template.shared, itemSchema: options.prompt.schema),
+                                    counters: counters)
+        let resolutions = await resolver.resolve(pack.map(\.member))
+        for (m, resolution) in zip(pack, resolutions) {
+            if options.dispatch.dedupe { dispatcher.shareWithIdentical(key: m.hash, resolution) }
+            if let update = outcome(resolution, number: m.number, offset: m.offset, promptHash: m.hash) { try await writer.commit(update) }
+        }
+        return pack.count
+    }
+
+    /// A record whose identical prompt is under way in a pack: its answer is shared (or, if
+    /// that request was over before this record could join it, the record is sent itself).
+    func follow(number: Int, offset: Int64, prompt: String, hash: String, writer: JournalWriter) async throws -> Int {
+        writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
+        let resolution: Dispatcher.Resolution
+        if let shared = await dispatcher.follow(key: hash) { resolution = shared } else { resolution = await dispatcher.resolve(prompt: prompt, key: hash) }
+        guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return 1 }
+        try await writer.commit(update)
+        return 1
     }
 
     static func inFlight(number: Int, offset: Int64, promptHash: String) -> RecordUpdate {

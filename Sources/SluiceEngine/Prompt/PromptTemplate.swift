@@ -10,7 +10,12 @@ import Yams
 public struct PromptTemplate: Sendable {
     public let name: String
     public let source: String
+    /// The per-record part: the whole body, or what follows the `{{! per record }}` line.
     public let body: String
+    /// What the `{{! per record }}` line closes: said once per request when records are packed
+    /// (empty without the line: then the system instruction is the shared part). A record's
+    /// prompt is always `shared` followed by its rendered `body`.
+    public let shared: String
     public let settings: TemplateSettings
     /// Names the template reads at the top level (outside sections), in order of appearance.
     public let variables: [String]
@@ -41,6 +46,7 @@ public struct PromptTemplate: Sendable {
             body = lines[(close + 1)...].joined(separator: "\n")
             settings = try Self.parseFrontMatter(yaml, template: name, directory: directory)
         }
+        (shared, body) = try Self.splitShared(body, template: name)
         self.body = body
         self.settings = settings
         do {
@@ -50,6 +56,30 @@ public struct PromptTemplate: Sendable {
         }
         variables = Self.topLevelVariables(body)
         plain = PlainTemplate(body)
+    }
+
+    /// The line that ends the shared part (a Mustache comment, so it renders as nothing).
+    public static let perRecordMark = "{{! per record }}"
+
+    /// Splits the body at its `{{! per record }}` line. The shared part is said once for many
+    /// records, so it may not read a record's fields.
+    static func splitShared(_ body: String, template: String) throws(EngineError) -> (shared: String, item: String) {
+        var searchFrom = body.startIndex
+        while let mark = body.range(of: perRecordMark, range: searchFrom..<body.endIndex) {
+            let lineStart = body[..<mark.lowerBound].lastIndex(of: "\n").map { body.index(after: $0) } ?? body.startIndex
+            let lineEnd = body[mark.upperBound...].firstIndex(of: "\n") ?? body.endIndex
+            guard body[lineStart..<mark.lowerBound].allSatisfy(\.isWhitespace), body[mark.upperBound..<lineEnd].allSatisfy(\.isWhitespace) else {
+                searchFrom = mark.upperBound
+                continue
+            }
+            let shared = String(body[..<lineStart])
+            if shared.contains("{{") {
+                throw EngineError(.usage, "template \(template): the part above \(perRecordMark) is said once for many records, so it cannot use Mustache tags; move {{…}} below the line")
+            }
+            let item = lineEnd < body.endIndex ? String(body[body.index(after: lineEnd)...]) : ""
+            return (shared, item)
+        }
+        return ("", body)
     }
 
     static func parseFrontMatter(_ yaml: String, template: String, directory: String) throws(EngineError) -> TemplateSettings {
@@ -77,6 +107,10 @@ public struct PromptTemplate: Sendable {
         s.thinkingLevel = object["thinking_level"]?.stringValue
         s.maxOutputTokens = object["max_output_tokens"]?.intValue
         s.temperature = object["temperature"]?.doubleValue
+        if let pack = object["pack"] {
+            guard let n = pack.intValue, n >= 1 else { throw EngineError(.usage, "template \(template): pack must be a whole number of records per request, at least 1") }
+            s.pack = n
+        }
         if let schema = object["schema"] {
             if let file = schema.stringValue {
                 s.schema = try loadSchema(file.hasPrefix("/") ? file : "\(directory)/\(file)")
@@ -101,14 +135,19 @@ public struct PromptTemplate: Sendable {
         }
     }
 
-    /// Renders one record's prompt.
+    /// Renders one record's prompt: the shared part, then the record's part.
     public func render(_ record: Record) -> String {
-        plain?.render(record) ?? renderWithMustache(record)
+        shared.isEmpty ? renderItem(record) : shared + renderItem(record)
+    }
+
+    /// Renders the record's part alone (what a pack carries as the item's input).
+    public func renderItem(_ record: Record) -> String {
+        plain?.render(record) ?? compiled.render(MustacheRecord(record: record))
     }
 
     /// Always through swift-mustache (the reference the plain renderer is tested against).
     func renderWithMustache(_ record: Record) -> String {
-        compiled.render(MustacheRecord(record: record))
+        shared.isEmpty ? compiled.render(MustacheRecord(record: record)) : shared + compiled.render(MustacheRecord(record: record))
     }
 
     /// The top-level names the template reads that `record` lacks.

@@ -11,8 +11,10 @@ public struct TemplateSettings: Sendable, Equatable {
     public var maxOutputTokens: Int?
     public var temperature: Double?
     public var thinkingLevel: String?
+    /// Records per request (`--pack`).
+    public var pack: Int?
 
     public init() {}
 
-    static let keys: Set<String> = ["system", "schema", "model", "tier", "api", "column", "max_output_tokens", "temperature", "thinking_level"]
+    static let keys: Set<String> = ["system", "schema", "model", "tier", "api", "column", "max_output_tokens", "temperature", "thinking_level", "pack"]
 }

@@ -28,6 +28,11 @@ public final class RunCounters: Sendable {
         public var fallbacks = 0
         /// Records left pending because their wait budget ran out.
         public var waitBudgetExceeded = 0
+        /// Packed requests sent (`--pack`), the records they carried, and records sent again
+        /// because their pack left them out, spoiled them, or failed as a whole.
+        public var packs = 0
+        public var packedRecords = 0
+        public var resentItems = 0
         /// Records written so far by the output pass (or rendered by a dry run); nil before it starts.
         public var written: Int?
         /// What `written` counts, for the progress line.

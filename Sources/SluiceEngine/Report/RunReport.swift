@@ -15,6 +15,10 @@ public enum RunReport {
         if c.badRecords > 0 { records += "; \(c.badRecords) bad record(s) skipped\(s.badRecordsPath.map { ", listed in \($0)" } ?? "")" }
         lines.append(records)
         lines.append("requests this run: \(c.requests) (\(c.retries) retries: \(c.shed) shed, \(c.rateLimited) rate-limited)\(c.dedupeSaved > 0 ? "; \(c.dedupeSaved) calls saved by sharing identical prompts" : "")")
+        if c.packs > 0 {
+            lines.append(String(format: "packs: %d requests carried %d records (%.1f per request); %d sent again (left out, spoiled, or their pack failed)",
+                                c.packs, c.packedRecords, Double(c.packedRecords) / Double(c.packs), c.resentItems))
+        }
         if c.fallbacks > 0 { lines.append("fallback: \(c.fallbacks) record(s) answered at a fallback tier after Flex shed them (billed at that tier's price)") }
         let u = c.usage
         lines.append("tokens this run: \(u.input) in\(u.cached > 0 ? " (\(u.cached) cached)" : "") · \(u.output) out · \(u.thought) thinking")
@@ -56,6 +60,7 @@ public enum RunReport {
             "requests": JSONValue(c.requests), "retries": JSONValue(c.retries), "shed": JSONValue(c.shed),
             "rate_limited": JSONValue(c.rateLimited), "dedupe_calls_saved": JSONValue(c.dedupeSaved),
             "fallback_answers": JSONValue(c.fallbacks), "wait_budget_exceeded": JSONValue(c.waitBudgetExceeded),
+            "packs": ["requests": JSONValue(c.packs), "records": JSONValue(c.packedRecords), "resent_items": JSONValue(c.resentItems)],
             "tokens": ["input": JSONValue(c.usage.input), "cached": JSONValue(c.usage.cached), "output": JSONValue(c.usage.output), "thought": JSONValue(c.usage.thought)],
             "by_tier": .object(byTier),
             "cost_usd": JSONValue(s.cost),

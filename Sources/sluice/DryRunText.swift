@@ -5,6 +5,10 @@ enum DryRunText {
     static func render(_ e: DryRun.Estimate, options: JobConfiguration) -> String {
         var text = "sluice: dry run of \(options.input.path): \(e.records) records, \(e.counted ? "" : "≈")\(e.inputTokens) input tokens "
             + "(\(e.counted ? "counted by :countTokens" : "characters / 4")); nothing generated\n"
+        if options.prompt.pack > 1, e.requests < e.records {
+            text += "sluice: packed \(options.prompt.pack == PackLayout.autoRecords && options.prompt.packTokens != nil ? "by --pack-tokens \(options.prompt.packTokens!)" : "up to \(options.prompt.pack) records") per request: "
+                + "≈\(e.requests) requests (\(e.records) one by one), ≈\(e.inputTokens) input tokens (\(e.unpackedInputTokens) one by one)\n"
+        }
         if let flex = e.flexCost, let standard = e.standardCost {
             text += "sluice: expected cost at \(options.prompt.model), assuming \(e.outputPerRecord) output+thinking tokens per record: "
                 + "\(RunReport.dollars(flex)) at flex, \(RunReport.dollars(standard)) at standard\n"

@@ -199,7 +199,17 @@ struct RunCommand: AsyncParsableCommand {
         o.prompt.maxOutputTokens = s.maxOutputTokens
         o.prompt.temperature = s.temperature
         o.prompt.thinkingLevel = s.thinkingLevel
-        o.prompt.pack = dispatchOptions.pack ?? s.pack ?? 1
+        switch dispatchOptions.pack {
+        case .auto?:
+            o.prompt.pack = PackLayout.autoRecords
+            o.prompt.packTokens = dispatchOptions.packTokens ?? PackLayout.autoTokens
+        case .records(let n)?:
+            o.prompt.pack = n
+            o.prompt.packTokens = dispatchOptions.packTokens
+        case nil:
+            o.prompt.pack = s.pack ?? 1
+            o.prompt.packTokens = dispatchOptions.packTokens
+        }
         return o
     }
 }

@@ -8,6 +8,16 @@ import SluiceModel
 // `validate()`, so a bad value is a usage error (exit 64) before anything is opened.
 
 extension ServiceTier: ExpressibleByArgument {}
+
+/// `--pack N` or `--pack auto`.
+enum PackSize: ExpressibleByArgument, Equatable {
+    case records(Int)
+    case auto
+
+    init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let n = Int(argument), n >= 1 { self = .records(n) } else { return nil }
+    }
+}
 extension GeminiAPI: ExpressibleByArgument {}
 extension RaggedRowPolicy: ExpressibleByArgument {}
 extension InvalidUTF8Policy: ExpressibleByArgument {}
@@ -131,11 +141,12 @@ struct DispatchOptions: ParsableArguments {
     @Option(help: .hidden) var timeScale = 1.0
     @Option(help: "Stop (resumably, exit 75) before spending more than this many USD.") var maxCost: Double?
     @Flag(help: "Send identical prompts separately instead of sharing one answer.") var noDedupe = false
-    @Option(help: "Records per request (default 1; front matter 'pack:'). The template's part above a '{{! per record }}' line (else the system instruction) is said once per request; each record's part goes as an item whose answer is checked on its own.") var pack: Int?
+    @Option(help: "Records per request: N, or auto (as many as fit --pack-tokens, at most 100). Default 1; front matter 'pack:'. The template's part above a '{{! per record }}' line (else the system instruction) is said once per request; each record's part goes as an item whose answer is checked on its own.") var pack: PackSize?
+    @Option(help: "Most input tokens of records one pack carries (default with --pack auto: 4000).") var packTokens: Int?
 
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let pack, pack < 1 { throw ValidationError("--pack must be at least 1 (records per request)") }
+        if let packTokens, packTokens < 1 { throw ValidationError("--pack-tokens must be at least 1") }
         guard memoryBudget >= 1 else { throw ValidationError("--memory-budget must be at least 1 (MB)") }
         guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }

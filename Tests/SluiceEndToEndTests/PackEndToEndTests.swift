@@ -1,4 +1,5 @@
 import Foundation
+import SluiceEngine
 import SluiceJournal
 import SluiceJSON
 import SluiceSimulator
@@ -142,6 +143,44 @@ struct PackEndToEndTests {
             }
             #expect(second.stderr.contains("\(done.count) already journaled"))
         }
+    }
+
+    /// `--pack auto` packs as many records as fit `--pack-tokens` (4,000 by default, at most 100).
+    @Test func packAutoFillsTheTokenBudget() async throws {
+        let job = try Job(40)
+        defer { job.dir.remove() }
+        // The same greedy rule over the same estimate: how many packs 100 tokens make.
+        var packs = 0, tokens = 0
+        for n in 1...40 {
+            let t = PackLayout.estimatedTokens(item: "Record \(n): comment number \(n), with words\n")
+            if packs == 0 || tokens + t > 100 { packs += 1; tokens = 0 }
+            tokens += t
+        }
+        try await SimulatorServer.withRunning(E2E.instant) { sim in
+            let (one, _) = try await job.run(sim, output: "one.csv", [])
+            let (auto, report) = try await job.run(sim, output: "auto.csv", ["--pack", "auto"])
+            #expect(one.status == 0 && auto.status == 0, "\(auto.stderr)")
+            #expect(job.dir.read("auto.csv") == job.dir.read("one.csv"))
+            #expect(report["requests"]?.intValue == 1, "\(report)")
+            let (budget, small) = try await job.run(sim, output: "small.csv", ["--pack", "auto", "--pack-tokens", "100"])
+            #expect(budget.status == 0, "\(budget.stderr)")
+            #expect(job.dir.read("small.csv") == job.dir.read("one.csv"))
+            #expect(small["requests"]?.intValue == packs && packs > 4, "\(small), expected \(packs)")
+        }
+    }
+
+    /// The dry run counts packs as the run makes them, and the tokens they save.
+    @Test func theDryRunEstimatesPacks() async throws {
+        let job = try Job(40)
+        defer { job.dir.remove() }
+        let r = try await SluiceProcess.run(["run", job.input, "-t", job.template, "--pack", "5", "--dry-run"], environment: E2E.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let line = try #require(r.stderr.split(separator: "\n").first { $0.contains("per request") }, "\(r.stderr)")
+        #expect(line.contains("≈8 requests (40 one by one)"), "\(line)")
+        // ~200 tokens of instructions once per pack instead of once per record.
+        let numbers = line.split(separator: "≈").last!.split(separator: " ")
+        let packed = Int(numbers[0])!, single = Int(numbers[3].dropFirst())!
+        #expect(packed < single / 2, "\(line)")
     }
 
     /// Twins inside and across packs are sent once, and every twin gets the answer.

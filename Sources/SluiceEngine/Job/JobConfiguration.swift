@@ -56,8 +56,10 @@ public struct JobConfiguration: Sendable {
         public var maxOutputTokens: Int?
         public var temperature: Double?
         public var thinkingLevel: String?
-        /// Records per request (1: each alone). See `PackLayout`.
+        /// Records per request at most (1: each alone). See `PackLayout`.
         public var pack = 1
+        /// Input tokens a pack may carry (estimated: its items and their JSON); nil: no bound.
+        public var packTokens: Int?
 
         public init(template: PromptTemplate, schema: JSONValue?, model: String, tier: ServiceTier) {
             self.template = template

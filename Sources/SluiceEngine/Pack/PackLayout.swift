@@ -49,6 +49,15 @@ public struct PackLayout: Sendable, Equatable {
         }
     }
 
+    /// Input tokens an item adds to a pack, estimated: its input and its `{"id", "input"}` JSON.
+    public static func estimatedTokens(item input: String) -> Int { TokenEstimate.tokens(input) + 8 }
+
+    /// What `--pack auto` packs: as many records as fit this many input tokens, at most
+    /// `autoRecords` — long enough that the shared part is paid rarely, short enough that a
+    /// pack cut or refused as a whole costs little to split.
+    public static let autoTokens = 4_000
+    public static let autoRecords = 100
+
     public func prompt(_ items: [Item]) -> String {
         let array = JSONValue.array(items.map { .object(["id": .string($0.id), "input": .string($0.input)]) })
         return shared + Self.itemsHeader + JSONWriter.string(array)

@@ -27,6 +27,34 @@ public enum DryRun {
         public var badRecordsPath: String?
         /// Where the prompts were written, when asked.
         public var previewPath: String?
+        /// Requests it would take (packed: one per pack; else one per record, before dedupe).
+        public var requests = 0
+        /// With `--pack`: the input tokens one record per request would take (else equal).
+        public var unpackedInputTokens = 0
+    }
+
+    /// Packs as pass 1 makes them (by count and token budget), counting requests and tokens.
+    struct PackTally {
+        let size: Int
+        let budget: Int
+        /// Tokens every pack pays once: system, shared part, items header.
+        let perPack: Int
+        var records = 0
+        var tokens = 0
+        var requests = 0
+        var packedTokens = 0
+
+        mutating func add(item: Int) {
+            if records == 0 || records == size || tokens + item > budget {
+                requests += 1
+                packedTokens += perPack
+                records = 0
+                tokens = 0
+            }
+            records += 1
+            tokens += item
+            packedTokens += item
+        }
     }
 
     /// `client`: counts each prompt's tokens exactly (nil: estimate).
@@ -45,6 +73,11 @@ public enum DryRun {
         var estimate = Estimate()
         estimate.counted = client != nil
         let systemTokens = options.prompt.system.map(TokenEstimate.tokens) ?? 0
+        let shared = options.prompt.template.shared
+        var tally = options.prompt.pack > 1 && client == nil
+            ? PackTally(size: options.prompt.pack, budget: options.prompt.packTokens ?? .max,
+                        perPack: systemTokens + TokenEstimate.tokens(shared + PackLayout.itemsHeader))
+            : nil
         var pass = OutputPass(input: input, output: preview, limit: options.input.limit, counters: counters, logger: job.logger)
         pass.countsBadRecords = true
         let result: Result<Int, EngineError>
@@ -61,6 +94,7 @@ public enum DryRun {
                 } else {
                     estimate.inputTokens += TokenEstimate.tokens(prompt) + systemTokens
                 }
+                tally?.add(item: PackLayout.estimatedTokens(item: String(decoding: prompt.utf8.dropFirst(shared.utf8.count), as: UTF8.self)))
                 var fields = record.fields
                 fields[promptColumn] = .string(prompt)
                 return fields
@@ -76,6 +110,12 @@ public enum DryRun {
         } catch {
             preview?.discard()
             throw error
+        }
+        estimate.unpackedInputTokens = estimate.inputTokens
+        estimate.requests = estimate.records
+        if let tally {
+            estimate.requests = tally.requests
+            estimate.inputTokens = tally.packedTokens
         }
         estimate.outputPerRecord = options.prompt.maxOutputTokens ?? 256
         let usage = TokenUsage(input: estimate.inputTokens, output: estimate.records * estimate.outputPerRecord)

@@ -20,6 +20,10 @@ struct OnlinePass: AnswerPass {
         let packSize = max(1, options.prompt.pack)
         let shared = options.prompt.template.shared.utf8.count
         var pack: [PackMember] = []
+        var packTokens = 0
+        var packsMade = 0
+        var recordsPacked = 0
+        let tokenBudget = options.prompt.packTokens ?? .max
         // Tasks return how many records they held: a pack holds several.
         try await withThrowingTaskGroup(of: Int.self) { group in
             var running = 0
@@ -50,15 +54,21 @@ struct OnlinePass: AnswerPass {
                     continue
                 }
                 // Records in process (on the wire or in backoff) are bounded by the ceiling and the
-                // memory budget; the dispatcher's in-flight limit bounds requests on the wire.
-                if !pack.isEmpty, running + pack.count >= dispatcher.recordCap {
+                // memory budget, which reckon per request: a pack of k holds k records in one
+                // request (at Flex latencies a cap of 20,000 records held packs of 25 to 800
+                // requests in flight), so the cap is multiplied by the records packs carry so far.
+                // The dispatcher's in-flight limit bounds requests on the wire.
+                let cap = dispatcher.recordCap * (packsMade == 0 ? packSize : max(1, recordsPacked / packsMade))
+                if !pack.isEmpty, running + pack.count >= cap {
                     // A partial pack goes now rather than hold records (and their twins) back.
                     let members = pack
                     pack = []
                     group.addTask { try await self.process(pack: members, writer: writer) }
                     running += members.count
+                    packsMade += 1
+                    recordsPacked += members.count
                 }
-                while running >= dispatcher.recordCap, let held = try await group.next() {
+                while running >= cap, let held = try await group.next() {
                     running -= held
                 }
                 let number = record.number
@@ -81,12 +91,25 @@ struct OnlinePass: AnswerPass {
                         continue
                     }
                     let item = String(decoding: prompt.utf8.dropFirst(shared), as: UTF8.self)
+                    let itemTokens = PackLayout.estimatedTokens(item: item)
+                    if !pack.isEmpty, packTokens + itemTokens > tokenBudget {
+                        let members = pack
+                        pack = []
+                        group.addTask { try await self.process(pack: members, writer: writer) }
+                        running += members.count
+                        packsMade += 1
+                        recordsPacked += members.count
+                    }
+                    if pack.isEmpty { packTokens = 0 }
+                    packTokens += itemTokens
                     pack.append(PackMember(number: number, offset: offset, hash: hash, member: .init(prompt: prompt, item: item)))
                     if pack.count == packSize {
                         let members = pack
                         pack = []
                         group.addTask { try await self.process(pack: members, writer: writer) }
                         running += members.count
+                        packsMade += 1
+                        recordsPacked += members.count
                     }
                 }
             }

@@ -27,6 +27,16 @@ struct OnlinePass: AnswerPass {
         // Tasks return how many records they held: a pack holds several.
         try await withThrowingTaskGroup(of: Int.self) { group in
             var running = 0
+            /// Sends the pack being assembled (full, over its token budget, or held back too long).
+            func sendPack() {
+                let members = pack
+                pack = []
+                packTokens = 0
+                packsMade += 1
+                recordsPacked += members.count
+                group.addTask { try await self.process(pack: members, writer: writer) }
+                running += members.count
+            }
             var total = 0
             var badInput: FormatError?
             while !stop.isSet {
@@ -61,12 +71,7 @@ struct OnlinePass: AnswerPass {
                 let cap = dispatcher.recordCap * (packsMade == 0 ? packSize : max(1, recordsPacked / packsMade))
                 if !pack.isEmpty, running + pack.count >= cap {
                     // A partial pack goes now rather than hold records (and their twins) back.
-                    let members = pack
-                    pack = []
-                    group.addTask { try await self.process(pack: members, writer: writer) }
-                    running += members.count
-                    packsMade += 1
-                    recordsPacked += members.count
+                    sendPack()
                 }
                 while running >= cap, let held = try await group.next() {
                     running -= held
@@ -92,31 +97,13 @@ struct OnlinePass: AnswerPass {
                     }
                     let item = String(decoding: prompt.utf8.dropFirst(shared), as: UTF8.self)
                     let itemTokens = PackLayout.estimatedTokens(item: item)
-                    if !pack.isEmpty, packTokens + itemTokens > tokenBudget {
-                        let members = pack
-                        pack = []
-                        group.addTask { try await self.process(pack: members, writer: writer) }
-                        running += members.count
-                        packsMade += 1
-                        recordsPacked += members.count
-                    }
-                    if pack.isEmpty { packTokens = 0 }
+                    if !pack.isEmpty, packTokens + itemTokens > tokenBudget { sendPack() }
                     packTokens += itemTokens
                     pack.append(PackMember(number: number, offset: offset, hash: hash, member: .init(prompt: prompt, item: item)))
-                    if pack.count == packSize {
-                        let members = pack
-                        pack = []
-                        group.addTask { try await self.process(pack: members, writer: writer) }
-                        running += members.count
-                        packsMade += 1
-                        recordsPacked += members.count
-                    }
+                    if pack.count == packSize { sendPack() }
                 }
             }
-            if !pack.isEmpty {
-                let members = pack
-                group.addTask { try await self.process(pack: members, writer: writer) }
-            }
+            if !pack.isEmpty { sendPack() }
             counters.update { $0.total = stop.isSet || badInput != nil ? nil : total }
             try await group.waitForAll()
             if let badInput { throw badInput }

@@ -199,7 +199,7 @@ struct RunCommand: AsyncParsableCommand {
         o.prompt.maxOutputTokens = s.maxOutputTokens
         o.prompt.temperature = s.temperature
         o.prompt.thinkingLevel = s.thinkingLevel
-        switch dispatchOptions.pack {
+        switch dispatchOptions.pack ?? (s.packAuto ? .auto : nil) {
         case .auto?:
             o.prompt.pack = PackLayout.autoRecords
             o.prompt.packTokens = dispatchOptions.packTokens ?? PackLayout.autoTokens

@@ -60,16 +60,18 @@ struct PackEndToEndTests {
             #expect(packed.stderr.contains("packs: 8 requests carried 40 records (5.0 per request)"), "\(packed.stderr)")
             // The shared part is said once per request: fewer input tokens than record by record.
             #expect((report["tokens"]?["input"]?.intValue ?? .max) < (oneReport["tokens"]?["input"]?.intValue ?? 0))
+            #expect((report["input_tokens_per_record"]?.doubleValue ?? .infinity) < (oneReport["input_tokens_per_record"]?.doubleValue ?? 0))
+            #expect((report["cost_per_1000_records_usd"]?.doubleValue ?? .infinity) < (oneReport["cost_per_1000_records_usd"]?.doubleValue ?? 0))
         }
     }
 
     /// Items left out, answered twice, reordered or spoiled, on every other pack: every record
     /// still ends with exactly the answer it gets alone, the spoiled ones sent again.
-    @Test(arguments: [false, true])
-    func packFaultsEndWithEveryRecordAnsweredCorrectly(structured: Bool) async throws {
+    @Test(arguments: [("interactions", false), ("interactions", true), ("generate-content", false), ("generate-content", true)])
+    func packFaultsEndWithEveryRecordAnsweredCorrectly(api: String, structured: Bool) async throws {
         let job = try Job(60)
         defer { job.dir.remove() }
-        let schema = structured ? ["--schema", job.schema] : []
+        let schema = (structured ? ["--schema", job.schema] : []) + ["--api", api]
         try await SimulatorServer.withRunning(E2E.instant) { sim in
             let (one, _) = try await job.run(sim, output: "one.csv", schema)
             #expect(one.status == 0, "\(one.stderr)")

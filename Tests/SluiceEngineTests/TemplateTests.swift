@@ -57,6 +57,7 @@ struct TemplateTests {
         #expect(throws: EngineError.self) { try PromptTemplate(text: "Hi {{name}}\n{{! per record }}\n{{name}}", name: "w") }
         #expect(try PromptTemplate(text: "---\npack: 10\n---\nA\n{{! per record }}\n{{name}}", name: "x").settings.pack == 10)
         #expect(throws: EngineError.self) { try PromptTemplate(text: "---\npack: 0\n---\n{{name}}", name: "y") }
+        #expect(try PromptTemplate(text: "---\npack: auto\n---\n{{name}}", name: "z").settings.packAuto)
     }
 
     @Test func missingVariablesAreListed() throws {

@@ -108,8 +108,12 @@ public struct PromptTemplate: Sendable {
         s.maxOutputTokens = object["max_output_tokens"]?.intValue
         s.temperature = object["temperature"]?.doubleValue
         if let pack = object["pack"] {
-            guard let n = pack.intValue, n >= 1 else { throw EngineError(.usage, "template \(template): pack must be a whole number of records per request, at least 1") }
-            s.pack = n
+            if pack.stringValue == "auto" {
+                s.packAuto = true
+            } else {
+                guard let n = pack.intValue, n >= 1 else { throw EngineError(.usage, "template \(template): pack must be auto or a whole number of records per request, at least 1") }
+                s.pack = n
+            }
         }
         if let schema = object["schema"] {
             if let file = schema.stringValue {

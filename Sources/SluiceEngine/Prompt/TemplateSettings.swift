@@ -11,8 +11,9 @@ public struct TemplateSettings: Sendable, Equatable {
     public var maxOutputTokens: Int?
     public var temperature: Double?
     public var thinkingLevel: String?
-    /// Records per request (`--pack`).
+    /// Records per request (`--pack`); `packAuto`: `pack: auto`.
     public var pack: Int?
+    public var packAuto = false
 
     public init() {}
 

@@ -65,6 +65,9 @@ public enum RunReport {
             "tokens": ["input": JSONValue(c.usage.input), "cached": JSONValue(c.usage.cached), "output": JSONValue(c.usage.output), "thought": JSONValue(c.usage.thought)],
             "by_tier": .object(byTier),
             "cost_usd": JSONValue(s.cost),
+            // Per record answered this run: what packing (and dedupe) change.
+            "cost_per_1000_records_usd": c.done > 0 ? JSONValue(s.cost / Double(c.done) * 1000) : .null,
+            "input_tokens_per_record": c.done > 0 ? JSONValue(Double(c.usage.input) / Double(c.done)) : .null,
             "cost_at_standard_usd": number(s.costAtStandard),
             "latency_seconds": ["p50": number(s.latencyP50), "p90": number(s.latencyP90), "p99": number(s.latencyP99), "max": number(s.latencyMax)],
             "final_concurrency_limit": JSONValue(c.limit),

@@ -11,7 +11,8 @@ enum DryRunText {
         }
         if let flex = e.flexCost, let standard = e.standardCost {
             text += "sluice: expected cost at \(options.prompt.model), assuming \(e.outputPerRecord) output+thinking tokens per record: "
-                + "\(RunReport.dollars(flex)) at flex, \(RunReport.dollars(standard)) at standard\n"
+                + "\(RunReport.dollars(flex)) at flex, \(RunReport.dollars(standard)) at standard"
+                + (e.records > 0 ? String(format: " ($%.4f per 1,000 records at flex)", flex / Double(e.records) * 1000) : "") + "\n"
         } else {
             text += "sluice: \(options.prompt.model) is not in the price table; no cost estimate\n"
         }

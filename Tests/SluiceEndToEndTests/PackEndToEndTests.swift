@@ -62,6 +62,10 @@ struct PackEndToEndTests {
             #expect((report["tokens"]?["input"]?.intValue ?? .max) < (oneReport["tokens"]?["input"]?.intValue ?? 0))
             #expect((report["input_tokens_per_record"]?.doubleValue ?? .infinity) < (oneReport["input_tokens_per_record"]?.doubleValue ?? 0))
             #expect((report["cost_per_1000_records_usd"]?.doubleValue ?? .infinity) < (oneReport["cost_per_1000_records_usd"]?.doubleValue ?? 0))
+            // The estimate of the same records one by one is near what the unpacked run billed.
+            let estimate = Double(report["packs"]?["input_tokens_one_by_one_estimate"]?.intValue ?? 0)
+            let billed = Double(oneReport["tokens"]?["input"]?.intValue ?? 1)
+            #expect(abs(estimate - billed) / billed < 0.1, "estimate \(estimate), billed one by one \(billed)")
         }
     }
 
@@ -179,6 +183,7 @@ struct PackEndToEndTests {
         #expect(r.status == 0, "\(r.stderr)")
         let line = try #require(r.stderr.split(separator: "\n").first { $0.contains("per request") }, "\(r.stderr)")
         #expect(line.contains("≈8 requests (40 one by one)"), "\(line)")
+        #expect(r.stderr.contains(" per 1,000 records at flex)"), "\(r.stderr)")
         // ~200 tokens of instructions once per pack instead of once per record.
         let numbers = line.split(separator: "≈").last!.split(separator: " ")
         let packed = Int(numbers[0])!, single = Int(numbers[3].dropFirst())!

@@ -24,6 +24,7 @@ struct OnlinePass: AnswerPass {
         var packsMade = 0
         var recordsPacked = 0
         let tokenBudget = options.prompt.packTokens ?? .max
+        let systemTokens = options.prompt.system.map(TokenEstimate.tokens) ?? 0
         // Tasks return how many records they held: a pack holds several.
         try await withThrowingTaskGroup(of: Int.self) { group in
             var running = 0
@@ -99,6 +100,7 @@ struct OnlinePass: AnswerPass {
                     let itemTokens = PackLayout.estimatedTokens(item: item)
                     if !pack.isEmpty, packTokens + itemTokens > tokenBudget { sendPack() }
                     packTokens += itemTokens
+                    counters.update { $0.packedOneByOneInput += TokenEstimate.tokens(prompt) + systemTokens }
                     pack.append(PackMember(number: number, offset: offset, hash: hash, member: .init(prompt: prompt, item: item)))
                     if pack.count == packSize { sendPack() }
                 }

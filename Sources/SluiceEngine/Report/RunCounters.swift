@@ -33,6 +33,9 @@ public final class RunCounters: Sendable {
         public var packs = 0
         public var packedRecords = 0
         public var resentItems = 0
+        /// Input tokens the packed records would have taken one per request (estimated:
+        /// characters / 4 of each prompt and the system instruction).
+        public var packedOneByOneInput = 0
         /// Records written so far by the output pass (or rendered by a dry run); nil before it starts.
         public var written: Int?
         /// What `written` counts, for the progress line.

@@ -94,11 +94,12 @@ struct PackEndToEndTests {
     }
 
     /// A pack cut at MAX_TOKENS (or refused as a whole) splits in half, down to records alone.
-    @Test func aPackCutAsAWholeSplitsInHalves() async throws {
+    @Test(arguments: ["interactions", "generate-content"])
+    func aPackCutAsAWholeSplitsInHalves(api: String) async throws {
         let job = try Job(8)
         defer { job.dir.remove() }
         try await SimulatorServer.withRunning(E2E.instant) { sim in
-            let (one, _) = try await job.run(sim, output: "one.csv", ["--schema", job.schema])
+            let (one, _) = try await job.run(sim, output: "one.csv", ["--schema", job.schema, "--api", api])
             #expect(one.status == 0, "\(one.stderr)")
         }
         var faulty = E2E.instant
@@ -106,7 +107,7 @@ struct PackEndToEndTests {
         faulty.faults = [FaultRule(kind: .maxTokens, firstAttempts: 1)]
         // With a schema: a record alone whose answer is cut is retried (plain text would be kept, cut).
         try await SimulatorServer.withRunning(faulty) { sim in
-            let (packed, report) = try await job.run(sim, output: "packed.csv", ["--pack", "8", "--schema", job.schema])
+            let (packed, report) = try await job.run(sim, output: "packed.csv", ["--pack", "8", "--schema", job.schema, "--api", api])
             #expect(packed.status == 0, "\(packed.stderr)")
             #expect(job.dir.read("packed.csv") == job.dir.read("one.csv"))
             #expect((report["packs"]?["resent_items"]?.intValue ?? 0) >= 8, "\(report)")
@@ -152,7 +153,8 @@ struct PackEndToEndTests {
     }
 
     /// `--pack auto` packs as many records as fit `--pack-tokens` (4,000 by default, at most 100).
-    @Test func packAutoFillsTheTokenBudget() async throws {
+    @Test(arguments: ["interactions", "generate-content"])
+    func packAutoFillsTheTokenBudget(api: String) async throws {
         let job = try Job(40)
         defer { job.dir.remove() }
         // The same greedy rule over the same estimate: how many packs 100 tokens make.
@@ -163,12 +165,12 @@ struct PackEndToEndTests {
             tokens += t
         }
         try await SimulatorServer.withRunning(E2E.instant) { sim in
-            let (one, _) = try await job.run(sim, output: "one.csv", [])
-            let (auto, report) = try await job.run(sim, output: "auto.csv", ["--pack", "auto"])
+            let (one, _) = try await job.run(sim, output: "one.csv", ["--api", api])
+            let (auto, report) = try await job.run(sim, output: "auto.csv", ["--pack", "auto", "--api", api])
             #expect(one.status == 0 && auto.status == 0, "\(auto.stderr)")
             #expect(job.dir.read("auto.csv") == job.dir.read("one.csv"))
             #expect(report["requests"]?.intValue == 1, "\(report)")
-            let (budget, small) = try await job.run(sim, output: "small.csv", ["--pack", "auto", "--pack-tokens", "100"])
+            let (budget, small) = try await job.run(sim, output: "small.csv", ["--pack", "auto", "--pack-tokens", "100", "--api", api])
             #expect(budget.status == 0, "\(budget.stderr)")
             #expect(job.dir.read("small.csv") == job.dir.read("one.csv"))
             #expect(small["requests"]?.intValue == packs && packs > 4, "\(small), expected \(packs)")

@@ -246,11 +246,13 @@ struct FlexModelTests {
 
     @Test func aCapacityDropEvictsRequestsInServiceAndTheRiseAdmitsTheQueue() async throws {
         var config = SimulatorConfiguration()
-        // Service seconds scaled by 0.04: the drop comes at 12 s, the rise at 13 s; answers take
-        // 20 s (room for a loaded machine to get all eight in before the drop).
+        // Service seconds scaled by 0.04: the drop comes at 20 s, the rise at 21 s; answers take
+        // 25 s (the queued two end at 46 s, inside the client's 60 s). The 20 s are room for a
+        // machine loaded by the whole suite to get all eight in before the drop (12 s were once
+        // not enough in a fresh clone's run).
         config.timeScale = 0.04
-        config.flex = .init(capacity: 6, queueLimit: 10, latency: .init(minimum: 500, median: 500, maximum: 500))
-        config.flexCapacitySchedule = CapacitySchedule(parsing: "0:6,300:2,325:6")
+        config.flex = .init(capacity: 6, queueLimit: 10, latency: .init(minimum: 625, median: 625, maximum: 625))
+        config.flexCapacitySchedule = CapacitySchedule(parsing: "0:6,500:2,525:6")
         try await SimulatorServer.withRunning(config) { sim in
             let results = try await withThrowingTaskGroup(of: WireResponse.self) { group in
                 for i in 0..<8 {
@@ -261,9 +263,9 @@ struct FlexModelTests {
                 while sim.simulator.statsJSON(prompts: false)["queues"]?["flex"]?["queued"] != 2, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(10))
                 }
-                #expect(sim.simulator.statsJSON(prompts: false)["uptime_seconds"]?.doubleValue ?? 99 < 12, "the machine was too slow to test the drop")
+                #expect(sim.simulator.statsJSON(prompts: false)["uptime_seconds"]?.doubleValue ?? 99 < 20, "the machine was too slow to test the drop")
                 // Something must arrive after each point for the schedule to apply: a stats poll does.
-                for point in [12.1, 13.1] {
+                for point in [20.1, 21.1] {
                     while sim.simulator.statsJSON(prompts: false)["uptime_seconds"]?.doubleValue ?? 99 < point {
                         try await Task.sleep(for: .milliseconds(50))
                     }

@@ -180,9 +180,15 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// The outcome of the request under way for `key`, shared; nil when it was over before
-    /// this record could join (then it must be sent itself).
-    func follow(key: String) async -> Resolution? {
+    /// The outcome of the request under way for `key`, shared — or, when it was over before
+    /// this record could join, the record's own (sent as `resolve` would).
+    func follow(prompt: String, key: String) async -> Resolution {
+        if let shared = await joinRunning(key: key) { return shared }
+        return await resolve(prompt: prompt, key: key)
+    }
+
+    /// Joins the request under way for `key`; nil when there is none any more.
+    func joinRunning(key: String) async -> Resolution? {
         let shared: Resolution? = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution?, Never>) in
             let over = state.withLock { s -> Bool in
                 guard s.waiters[key] != nil else { return true }

@@ -92,7 +92,7 @@ struct OnlinePass: AnswerPass {
                 case .prompt(let prompt, let hash):
                     // A record whose twin is under way shares its answer instead of joining a pack.
                     if options.dispatch.dedupe, !dispatcher.lead(key: hash) {
-                        group.addTask { try await self.follow(number: number, offset: offset, prompt: prompt, hash: hash, writer: writer) }
+                        group.addTask { try await self.process(number: number, offset: offset, prompt: prompt, hash: hash, following: true, writer: writer) }
                         running += 1
                         continue
                     }
@@ -115,9 +115,10 @@ struct OnlinePass: AnswerPass {
 
     /// Resolves one record and journals the outcome; a pending record is left for the next run.
     /// The updates are built synchronously: this frame lives while the record waits for Flex.
-    func process(number: Int, offset: Int64, prompt: String, hash: String, writer: JournalWriter) async throws -> Int {
+    /// `following`: its twin is already under way (`Dispatcher.lead` said so).
+    func process(number: Int, offset: Int64, prompt: String, hash: String, following: Bool = false, writer: JournalWriter) async throws -> Int {
         writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
-        let resolution = await dispatcher.resolve(prompt: prompt, key: hash)
+        let resolution = following ? await dispatcher.follow(prompt: prompt, key: hash) : await dispatcher.resolve(prompt: prompt, key: hash)
         guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return 1 }
         try await writer.commit(update)
         return 1
@@ -143,17 +144,6 @@ struct OnlinePass: AnswerPass {
             if let update = outcome(resolution, number: m.number, offset: m.offset, promptHash: m.hash) { try await writer.commit(update) }
         }
         return pack.count
-    }
-
-    /// A record whose identical prompt is under way in a pack: its answer is shared (or, if
-    /// that request was over before this record could join it, the record is sent itself).
-    func follow(number: Int, offset: Int64, prompt: String, hash: String, writer: JournalWriter) async throws -> Int {
-        writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
-        let resolution: Dispatcher.Resolution
-        if let shared = await dispatcher.follow(key: hash) { resolution = shared } else { resolution = await dispatcher.resolve(prompt: prompt, key: hash) }
-        guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return 1 }
-        try await writer.commit(update)
-        return 1
     }
 
     static func inFlight(number: Int, offset: Int64, promptHash: String) -> RecordUpdate {

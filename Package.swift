@@ -50,9 +50,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        /// Child processes by posix_spawn, awaited off the cooperative pool (Foundation's
+        /// `Process` crashes now and then on this toolchain: see `ChildProcess`).
+        .target(name: "SluiceSpawn"),
         /// Local Gemini Flex simulator: both API surfaces, Flex queueing model, faults, stats.
         .target(name: "SluiceSimulator", dependencies: [
-            "SluiceJSON",
+            "SluiceJSON", "SluiceSpawn",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -78,15 +81,15 @@ let package = Package(
         ]),
 
         /// Helpers the test suites share (running commands off the cooperative pool).
-        .target(name: "SluiceTestSupport", path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["SluiceSpawn"], path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
-        .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz"]),
+        .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceJSON", "SluiceFuzz", "SluiceTestSupport"]),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceFormats", "SluiceModel", "SluiceJournal", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJournalTests", dependencies: ["SluiceJournal"]),
         .testTarget(name: "SluiceGeminiTests", dependencies: ["SluiceGemini", "SluiceModel", "SluiceJSON"]),
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel", "SluiceJSON"]),
         /// Runs the built `sluice` binary against the in-process simulator.
-        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceEngine", "SluiceJournal", "SluiceFormats", "SluiceJSON", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceSimulator", "SluiceSpawn", "SluiceEngine", "SluiceJournal", "SluiceFormats", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSimulatorTests", dependencies: [
             "SluiceSimulator", "SluiceJSON", "SluiceTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

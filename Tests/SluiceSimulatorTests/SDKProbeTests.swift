@@ -24,7 +24,7 @@ struct SDKProbeTests {
         try #require(FileManager.default.fileExists(atPath: Self.probe), "sdk_probe.py not found at \(Self.probe)")
         var config = SimulatorConfiguration.instant
         config.timeScale = 0.0005
-        let identity = tls ? try SimulatorTLS.generate() : nil
+        let identity = tls ? try await SimulatorTLS.generate() : nil
         let caFile = identity.map { _ in NSTemporaryDirectory() + "sdk-probe-ca-\(UUID().uuidString).pem" }
         defer { caFile.map { try? FileManager.default.removeItem(atPath: $0) } }
         if let identity, let caFile { try identity.writeCA(to: caFile) }

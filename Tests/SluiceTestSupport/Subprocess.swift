@@ -1,7 +1,8 @@
 import Foundation
+import SluiceSpawn
 
-/// Runs a command to completion. Waiting blocks no thread (`ProcessExit`), so it never takes
-/// one of the few cooperative threads an in-process simulator needs (there are as many as
+/// Runs a command to completion. Waiting blocks no cooperative thread (`ChildProcess`), so it
+/// never takes one of the few threads an in-process simulator needs (there are as many as
 /// cores). Output goes to files, so no pipe can fill up and stall the child while nobody reads.
 public enum Subprocess {
     public struct Result: Sendable {
@@ -18,18 +19,9 @@ public enum Subprocess {
             try? FileManager.default.removeItem(atPath: out)
             try? FileManager.default.removeItem(atPath: err)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle(forWritingAtPath: err)
-        process.standardInput = FileHandle.nullDevice
-        let exit = ProcessExit(process)
-        try process.run()
-        let status = await exit.wait()
+        let child = try ChildProcess(executable: "/usr/bin/env", arguments: arguments, environment: environment,
+                                     stdout: .file(out), stderr: .file(err))
+        let status = await child.wait()
         let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
         return Result(status: status, stdout: read(out), stderr: read(err))
     }

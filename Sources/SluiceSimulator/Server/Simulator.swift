@@ -7,9 +7,13 @@ import Synchronization
 public final class Simulator: Sendable {
     public let configuration: SimulatorConfiguration
     let scheduler: FlexScheduler
+    let arrivalGate: ArrivalGate?
     let started = ContinuousClock.now
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let transportState = Mutex(TransportStats())
+    let batch = Mutex(BatchState())
+    /// Wall-clock time of `started`, for the timestamps the Batch API shows.
+    let startedAt = Date()
 
     struct State: Sendable {
         var stats = SimulatorStats()
@@ -23,6 +27,7 @@ public final class Simulator: Sendable {
     public init(configuration: SimulatorConfiguration = SimulatorConfiguration()) {
         self.configuration = configuration
         scheduler = FlexScheduler(configuration: configuration)
+        arrivalGate = configuration.holdUntilArrivals.map { ArrivalGate(count: $0, timeout: .seconds(configuration.arrivalHoldTimeout)) }
         state = Mutex(State(limits: RateLimitState(limits: configuration.rateLimits.scaled(by: configuration.timeScale))))
     }
 
@@ -71,6 +76,7 @@ public final class Simulator: Sendable {
         o["transport"] = transportStats().json
         o["count_tokens_calls"] = JSONValue(state.withLock { $0.countTokensCalls })
         o["uptime_seconds"] = JSONValue(elapsed)
+        o["batch"] = batchStatsJSON()
         return .object(o)
     }
 
@@ -79,6 +85,7 @@ public final class Simulator: Sendable {
     public func handle(_ request: SimHTTPRequest) async -> SimHTTPResponse {
         let path = request.path
         if path.hasPrefix("/_sim/") { return control(request) }
+        if let response = await batchRoute(request) { return response }
         if request.method == "POST", path == "/v1beta/interactions" {
             return counted(await modelCall(request, surface: .interactions, model: nil))
         }
@@ -244,6 +251,7 @@ public final class Simulator: Sendable {
             return dailyQuota(call: call, limit: limit, retryAfter: retryAfter, headers: tierHeader)
         }
 
+        await arrivalGate?.pass()
         let servingTier = scheduler.servingTier(for: call.tier)
         event.servedTier = servingTier.rawValue
         let servedHeader = [("x-gemini-service-tier", servingTier.rawValue)]

@@ -34,6 +34,29 @@ public struct SimulatorConfiguration: Sendable {
     /// How many recent requests `GET /_sim/requests` keeps (with bodies when `captureBodies`).
     public var eventLogLimit = 10_000
     public var captureBodies = true
+    /// Hold every model request until this many have arrived, then serve them all (each still
+    /// goes after `arrivalHoldTimeout` seconds, real time). For transport tests: it puts a known
+    /// number of requests in flight at once on a machine of any speed. `nil`: no hold.
+    public var holdUntilArrivals: Int? = nil
+    public var arrivalHoldTimeout: Double = 300
+
+    /// Batch API: seconds a new batch stays pending, then its turnaround (from creation to
+    /// results) drawn per batch. Both in service seconds, scaled by `timeScale`. The real
+    /// service targets 24 hours and usually does better.
+    public var batchPendingSeconds: Double = 60
+    public var batchLatency = LatencyDistribution(minimum: 600, median: 3_600, maximum: 86_400)
+    /// Input tokens of all pending and running batches (per model) beyond which a create is
+    /// refused with 429 (3 M: Tier 1 for the Flash models). `nil`: no cap.
+    public var batchEnqueuedTokenCap: Int? = 3_000_000
+    /// Live batches allowed at once (the documented 100).
+    public var maxLiveBatches = 100
+    /// The first N batches created end EXPIRED, the next M FAILED, without results.
+    public var batchExpireFirst = 0
+    public var batchFailFirst = 0
+    /// The first N upload chunk requests are answered 503 without `x-goog-upload-status`.
+    public var uploadChunkFaults = 0
+    /// How long uploaded files are kept (48 h), in service seconds.
+    public var fileExpirySeconds: Double = 48 * 3_600
 
     public init() {}
 

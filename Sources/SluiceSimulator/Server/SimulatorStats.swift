@@ -6,6 +6,8 @@ public struct SimulatorStats: Sendable, Equatable {
     /// Counters for one prompt (or for all of them).
     public struct Counters: Sendable, Equatable {
         public var requests = 0
+        /// Of `requests`, the lines of batches.
+        public var batchRequests = 0
         /// Answers the service delivered and billed (including ones whose body was truncated).
         public var answers = 0
         public var faults = 0
@@ -21,7 +23,7 @@ public struct SimulatorStats: Sendable, Equatable {
 
         var json: JSONValue {
             [
-                "requests": JSONValue(requests), "answers": JSONValue(answers), "faults": JSONValue(faults),
+                "requests": JSONValue(requests), "batch_requests": JSONValue(batchRequests), "answers": JSONValue(answers), "faults": JSONValue(faults),
                 "shed": JSONValue(shed), "rate_limited": JSONValue(rateLimited), "evicted": JSONValue(evicted),
                 "input_tokens": JSONValue(inputTokens), "output_tokens": JSONValue(outputTokens),
                 "thought_tokens": JSONValue(thoughtTokens),

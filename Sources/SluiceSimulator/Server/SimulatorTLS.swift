@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSpawn
 
 /// A certificate authority and a server certificate made for one simulator run, so tests speak
 /// TLS (and HTTP/2 by ALPN) to the simulator as `sluice` does to the real endpoint — without a
@@ -36,7 +37,7 @@ public struct SimulatorTLS: Sendable {
 
     /// Makes a fresh authority and server identity (P-256), valid from an hour ago for `days`
     /// days, in a scratch directory that is removed before returning.
-    public static func generate(days: Int = 7, openssl: String = "openssl") throws -> SimulatorTLS {
+    public static func generate(days: Int = 7, openssl: String = "openssl") async throws -> SimulatorTLS {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -53,13 +54,13 @@ public struct SimulatorTLS: Sendable {
             """.utf8).write(to: URL(fileURLWithPath: path("ext.cnf")))
         let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
         let tag = UUID().uuidString.prefix(8)
-        try run(openssl, ["req", "-x509"] + ecKey + ["-keyout", path("ca.key"), "-out", path("ca.pem"),
+        try await run(openssl, ["req", "-x509"] + ecKey + ["-keyout", path("ca.key"), "-out", path("ca.pem"),
                 "-days", String(days), "-subj", "/O=Sluice simulator/CN=Sluice simulator CA \(tag)",
                 "-config", "/dev/null", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        try run(openssl, ["req", "-new"] + ecKey + ["-keyout", path("server.key"), "-out", path("server.csr"),
+        try await run(openssl, ["req", "-new"] + ecKey + ["-keyout", path("server.key"), "-out", path("server.csr"),
                 "-subj", "/CN=localhost", "-config", "/dev/null"])
-        try run(openssl, ["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+        try await run(openssl, ["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
                 "-CAcreateserial", "-days", String(days), "-out", path("server.pem"),
                 "-extfile", path("ext.cnf"), "-extensions", "server"])
         func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
@@ -71,23 +72,20 @@ public struct SimulatorTLS: Sendable {
         try Data(caPEM.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    static func run(_ openssl: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [openssl] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw GenerationError(description: "cannot run \(openssl) to make the simulator's TLS certificate: \(error.localizedDescription)")
+    static func run(_ openssl: String, _ arguments: [String]) async throws {
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-openssl-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable: "/usr/bin/env", arguments: [openssl] + arguments, stderr: .file(errors))
+        } catch {
+            throw GenerationError(description: "cannot run \(openssl) to make the simulator's TLS certificate: \(error)")
         }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let missing = process.terminationStatus == 127 ? " (is openssl installed? apt-get install openssl)" : ""
-            throw GenerationError(description: "\(openssl) \(arguments.first ?? "") failed with status \(process.terminationStatus)\(missing): \(text)")
+        let status = await child.wait()
+        guard status == 0 else {
+            let text = ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let missing = status == 127 ? " (is openssl installed? apt-get install openssl)" : ""
+            throw GenerationError(description: "\(openssl) \(arguments.first ?? "") failed with status \(status)\(missing): \(text)")
         }
     }
 }

@@ -33,7 +33,7 @@ public struct GeminiPrices: PriceBook {
 
     public static func multiplier(_ tier: ServiceTier) -> Double {
         switch tier {
-        case .flex: 0.5
+        case .flex, .batch: 0.5
         case .standard: 1
         case .priority: 1.8
         }

@@ -41,15 +41,22 @@ public final class Journal {
                   answer TEXT, error TEXT, note TEXT, input_tokens INTEGER NOT NULL DEFAULT 0,
                   output_tokens INTEGER NOT NULL DEFAULT 0, thought_tokens INTEGER NOT NULL DEFAULT 0,
                   attempts INTEGER NOT NULL DEFAULT 0, served_tier TEXT, prompt_hash TEXT, updated REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS waves(
+                  wave INTEGER PRIMARY KEY, display_name TEXT NOT NULL, state TEXT NOT NULL, file_name TEXT, batch_name TEXT,
+                  records INTEGER NOT NULL DEFAULT 0, tokens INTEGER NOT NULL DEFAULT 0, error TEXT, updated REAL NOT NULL);
                 """)
+            // Journals written before Batch mode have no wave column.
+            let columns = try db.prepare("SELECT count(*) FROM pragma_table_info('records') WHERE name='wave'")
+            if try columns.step(), columns.int(0) == 0 { try db.execute("ALTER TABLE records ADD COLUMN wave INTEGER") }
+            try db.execute("CREATE INDEX IF NOT EXISTS records_wave ON records(wave) WHERE wave IS NOT NULL")
             upsert = try db.prepare("""
-                INSERT INTO records(number, byte_offset, state, answer, error, note, input_tokens, output_tokens, thought_tokens, attempts, served_tier, prompt_hash, updated)
-                VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                INSERT INTO records(number, byte_offset, state, answer, error, note, input_tokens, output_tokens, thought_tokens, attempts, served_tier, prompt_hash, updated, wave)
+                VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                 ON CONFLICT(number) DO UPDATE SET state=excluded.state, answer=excluded.answer, error=excluded.error, note=excluded.note,
                   input_tokens=records.input_tokens+excluded.input_tokens, output_tokens=records.output_tokens+excluded.output_tokens,
                   thought_tokens=records.thought_tokens+excluded.thought_tokens, attempts=max(records.attempts, excluded.attempts),
                   served_tier=coalesce(excluded.served_tier, records.served_tier), prompt_hash=coalesce(excluded.prompt_hash, records.prompt_hash),
-                  updated=excluded.updated
+                  updated=excluded.updated, wave=coalesce(excluded.wave, records.wave)
                 """)
             try checkFingerprint(fingerprint)
         } catch {
@@ -148,6 +155,7 @@ public final class Journal {
                 upsert.bind(11, u.servedTier)
                 upsert.bind(12, u.promptHash)
                 upsert.bind(13, now)
+                upsert.bind(14, u.wave)
                 try upsert.run()
             }
         }

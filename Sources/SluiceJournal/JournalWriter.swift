@@ -6,6 +6,8 @@ import Synchronization
 public final class JournalWriter: Sendable {
     private struct State {
         var pending: [RecordUpdate] = []
+        /// Other journal work (waves, queries), run by the flusher after the updates before it.
+        var work: [@Sendable (Journal) -> Void] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var wake: CheckedContinuation<Void, Never>?
         var closed = false
@@ -42,6 +44,23 @@ public final class JournalWriter: Sendable {
         }
     }
 
+    /// Runs `body` on the journal in the flusher, after every update queued before it is
+    /// written: the one connection is never used by two tasks at once.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (Journal) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let (wake, failure) = state.withLock { s -> (CheckedContinuation<Void, Never>?, JournalError?) in
+                if let failure = s.failure { return (nil, failure) }
+                s.work.append { journal in
+                    do { continuation.resume(returning: try body(journal)) } catch { continuation.resume(throwing: error) }
+                }
+                defer { s.wake = nil }
+                return (s.wake, nil)
+            }
+            if let failure { continuation.resume(throwing: failure) }
+            wake?.resume()
+        }
+    }
+
     /// Ends `run` once everything pending is written.
     public func close() {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
@@ -57,17 +76,18 @@ public final class JournalWriter: Sendable {
         while true {
             await withCheckedContinuation { (parked: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { s -> Bool in
-                    if !s.pending.isEmpty || s.closed { return true }
+                    if !s.pending.isEmpty || !s.work.isEmpty || s.closed { return true }
                     s.wake = parked
                     return false
                 }
                 if ready { parked.resume() }
             }
-            let (updates, waiters, finished) = state.withLock { s in
-                defer { s.pending = []; s.waiters = [] }
-                return (s.pending, s.waiters, s.closed && s.pending.isEmpty)
+            let (updates, waiters, work, finished) = state.withLock { s in
+                defer { s.pending = []; s.waiters = []; s.work = [] }
+                return (s.pending, s.waiters, s.work, s.closed && s.pending.isEmpty && s.work.isEmpty)
             }
             if finished { return }
+            defer { for job in work { job(journal.value) } }
             do {
                 try journal.value.commit(updates)
                 for w in waiters { w.resume() }
@@ -78,12 +98,13 @@ public final class JournalWriter: Sendable {
                     """)
                 // Commits queued while this batch was being written wait too: the flusher ends
                 // here, so they are failed now (left waiting, they held the run for ever).
-                let late = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+                let (late, lateWork) = state.withLock { s in
                     s.failure = failure
-                    defer { s.pending = []; s.waiters = [] }
-                    return s.waiters
+                    defer { s.pending = []; s.waiters = []; s.work = [] }
+                    return (s.waiters, s.work)
                 }
                 for w in waiters + late { w.resume(throwing: failure) }
+                for job in lateWork { job(journal.value) }
                 throw failure
             }
         }

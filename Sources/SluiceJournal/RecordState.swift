@@ -4,6 +4,9 @@ public enum RecordState: String, Sendable {
     case inFlight = "in_flight"
     case done
     case failed
+    /// In a Batch API wave (`RecordUpdate.wave`): waiting for that wave's results. Pending
+    /// again once the wave has ended without an answer for it.
+    case submitted
 }
 
 /// One write to the journal.
@@ -20,6 +23,8 @@ public struct RecordUpdate: Sendable {
     public var servedTier: String?
     public var promptHash: String?
     public var note: String?
+    /// The Batch API wave the record was sent in.
+    public var wave: Int?
 
     public init(number: Int, byteOffset: Int64, state: RecordState) {
         self.number = number
@@ -38,6 +43,15 @@ public struct RecordSet: Sendable {
     public func contains(_ n: Int) -> Bool {
         let w = n >> 6
         return w < words.count && words[w] & (1 << UInt64(n & 63)) != 0
+    }
+
+    public mutating func formUnion(_ other: RecordSet) {
+        if other.words.count > words.count { words.append(contentsOf: repeatElement(0, count: other.words.count - words.count)) }
+        count = 0
+        for i in words.indices {
+            if i < other.words.count { words[i] |= other.words[i] }
+            count += words[i].nonzeroBitCount
+        }
     }
 
     public mutating func insert(_ n: Int) {

@@ -8,7 +8,7 @@ enum JobRunner {
         try await GeminiClient.withClient(gemini, connections: job.options.concurrency) { client in
             try await withThrowingTaskGroup(of: EnrichmentJob.Outcome?.self) { group in
                 group.addTask { await reporter.run(); return nil }
-                group.addTask { try await job.run(client: client) }
+                group.addTask { try await job.run(client: client, batchClient: client) }
                 for try await result in group {
                     if let result {
                         group.cancelAll()

@@ -133,7 +133,7 @@ struct RunCommand: AsyncParsableCommand {
         if input != "-", !FileManager.default.fileExists(atPath: input) { throw EngineError(.usage, "\(input): no such file") }
         if input != "-", inFormat == nil { inFormat = try Self.sniffFormat(input) }
         let tierName = modelOptions.tier?.rawValue ?? s.tier ?? "flex"
-        guard let serviceTier = ServiceTier(rawValue: tierName) else { throw EngineError(.usage, "tier \(tierName) (front matter): expected flex, standard or priority") }
+        guard let serviceTier = ServiceTier(rawValue: tierName), serviceTier != .batch else { throw EngineError(.usage, "tier \(tierName) (front matter): expected flex, standard or priority") }
         let apiName = modelOptions.api?.rawValue ?? s.api ?? "interactions"
         guard let geminiAPI = GeminiAPI(rawValue: apiName) else { throw EngineError(.usage, "api \(apiName) (front matter): expected interactions or generate-content") }
         let key = environment["GEMINI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOOGLE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -194,6 +194,14 @@ struct RunCommand: AsyncParsableCommand {
         o.output.csvFormulaGuard = outputOptions.csvFormulaGuard
         do { o.dispatch = try dispatchOptions.policy(tier: serviceTier) } catch { throw EngineError(.usage, error.message) }
         o.countTokens = countTokens
+        let modeName = modelOptions.mode?.rawValue ?? s.mode ?? "flex"
+        guard let mode = JobConfiguration.Mode(rawValue: modeName) else { throw EngineError(.usage, "mode \(modeName) (front matter): expected flex or batch") }
+        o.mode = mode
+        if let fallback = modelOptions.batchFallback {
+            guard fallback == .flex else { throw EngineError(.usage, "--batch-fallback: expected flex") }
+            o.batch.fallbackOnline = true
+        }
+        o.batch.pollInitial = modelOptions.batchPoll
         o.requestTimeout = .milliseconds(Int64(dispatchOptions.requestTimeout * 1000))
         o.prompt.system = s.system
         o.prompt.maxOutputTokens = s.maxOutputTokens

@@ -8,6 +8,7 @@ import SluiceModel
 // `validate()`, so a bad value is a usage error (exit 64) before anything is opened.
 
 extension ServiceTier: ExpressibleByArgument {}
+extension JobConfiguration.Mode: ExpressibleByArgument {}
 
 /// `--pack N` or `--pack auto`.
 enum PackSize: ExpressibleByArgument, Equatable {
@@ -111,10 +112,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model (default: template front matter, else \(ModelOptions.defaultModel)).") var model: String?
     @Option(help: "Service tier: flex (half price, default), standard or priority.") var tier: ServiceTier?
     @Option(help: "API surface: interactions (default) or generate-content.") var api: GeminiAPI?
+    @Option(help: "flex (online requests, default) or batch (Gemini's Batch API: same half price, its own far larger limits, answers within 24 hours; resumable waves).") var mode: JobConfiguration.Mode?
+    @Option(help: "With --mode batch: records a batch failed for go online (flex) instead of into another wave.") var batchFallback: JobConfiguration.Mode?
     @Option(help: "Base URL of the Gemini API (or a simulator).") var endpoint: String?
     @Option(help: "PEM file of a certificate authority to trust besides the system's (a TLS proxy's, `sluice simulate --tls`'s); repeatable. SSL_CERT_FILE is read too.") var caFile: [String] = []
     /// Requests one HTTP pool carries (benchmarks compare lane sizes; see HTTPLanes).
     @Option(help: .hidden) var httpLaneSize = HTTPLanes.defaultPerLane
+    /// First poll delay of a batch, seconds (tests and benchmarks shorten it; --time-scale scales it too).
+    @Option(help: .hidden) var batchPoll = 5.0
 
     func validate() throws {
         guard httpLaneSize >= 1 else { throw ValidationError("--http-lane-size must be at least 1") }

@@ -21,6 +21,11 @@ struct StatusCommand: AsyncParsableCommand {
             for key in meta.keys.sorted() where key.hasPrefix("fp.") { lines.append("\(key.dropFirst(3)): \(meta[key]!)") }
             lines.append("records: \(s.done) done, \(s.failed) failed, \(s.inFlight) sent without a journaled answer")
             lines.append("tokens: \(s.inputTokens) in, \(s.outputTokens) out, \(s.thoughtTokens) thinking; attempts: \(s.attempts)")
+            // Batch mode: each wave, its state and the remote names it holds.
+            for w in try reader.waves() {
+                let names = [w.fileName, w.batchName].compactMap { $0 }.joined(separator: ", ")
+                lines.append("batch wave \(w.number): \(w.state.rawValue), \(w.records) records, ~\(w.tokens) input tokens\(names.isEmpty ? "" : " (\(names))")\(w.error.map { "; \($0)" } ?? "")")
+            }
             print(lines.joined(separator: "\n"))
         } catch {
             let failure = EngineError(error)

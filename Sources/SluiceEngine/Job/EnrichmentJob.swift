@@ -121,32 +121,56 @@ public final class EnrichmentJob: Sendable {
 
     /// Runs both passes with `client`. Throws only for errors that end the command before any
     /// answer is at stake.
-    public func run(client: any ModelClient) async throws(EngineError) -> Outcome {
+    /// `batchClient`: the provider's Batch API, for `Mode.batch`.
+    public func run(client: any ModelClient, batchClient: (any BatchClient)? = nil) async throws(EngineError) -> Outcome {
         let (inputColumns, _) = try preflight()
         let fingerprint = try fingerprint(identity: client.identity)
+        if options.mode == .batch, batchClient == nil { throw EngineError(.usage, "batch mode needs a provider with a Batch API") }
         do {
             return try await Journal.with(path: options.journal.path, fingerprint: fingerprint, restart: options.journal.restart) { journal in
-                try await run(client: client, journal: journal, inputColumns: inputColumns)
+                // Waves are named after the job and its journal: a batch found by name is this job's.
+                let created = (try? journal.meta()["created"]) ?? ""
+                let tag = String(StableHash.hex(fingerprint.components.map { "\($0.name)=\($0.value)" }.joined(separator: "\n") + created).prefix(12))
+                return try await run(client: client, batchClient: batchClient, journal: journal, inputColumns: inputColumns, jobTag: tag)
             }
         } catch {
             throw EngineError(anyError: error)
         }
     }
 
-    func run(client: any ModelClient, journal: Journal, inputColumns: [String]) async throws(EngineError) -> Outcome {
+    func run(client: any ModelClient, batchClient: (any BatchClient)?, journal: Journal, inputColumns: [String], jobTag: String) async throws(EngineError) -> Outcome {
         let finals: RecordSet
         do { finals = try journal.finalRecords(retryFailed: options.journal.retryFailed) } catch { throw EngineError(error) }
         let writer = JournalWriter(journal: journal)
         let dispatcher = Dispatcher(client: client, prototype: options.prompt.request(""), policy: options.dispatch, concurrency: options.concurrency,
                                     prices: options.prices, counters: counters, stop: stop, logger: logger)
-        let pass: any AnswerPass = OnlinePass(options: options, dispatcher: dispatcher, counters: counters, stop: stop, logger: logger)
+        let online = OnlinePass(options: options, dispatcher: dispatcher, counters: counters, stop: stop, logger: logger)
+        var batchOptions = options
+        batchOptions.batch.jobTag = jobTag
+        let batch = batchClient.map { BatchPass(options: batchOptions, client: $0, counters: counters, stop: stop, logger: logger, reopen: { try self.openInput() }) }
         var columns = inputColumns
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
                 group.addTask { await dispatcher.runClock() }
                 do {
-                    columns = try await pass.run(input: try openInput(), finals: finals, writer: writer, inputColumns: inputColumns)
+                    if options.mode == .batch, let batch {
+                        columns = try await batch.run(input: try openInput(), finals: finals, writer: writer, inputColumns: inputColumns)
+                        // What the waves left (`fallbackOnline`) goes online.
+                        if options.batch.fallbackOnline, !stop.isSet {
+                            let left = try await writer.perform { try $0.finalRecords(retryFailed: false) }
+                            columns = try await online.run(input: try openInput(), finals: left, writer: writer, inputColumns: columns)
+                        }
+                    } else {
+                        // Records a live batch wave may still answer are not bought twice.
+                        var skip = finals
+                        let live = try await writer.perform { try $0.recordsInLiveWaves() }
+                        if live.count > 0 {
+                            logger.notice("\(live.count) records wait in live batch waves: left to them (run with --mode batch to collect them)")
+                            skip.formUnion(live)
+                        }
+                        columns = try await online.run(input: try openInput(), finals: skip, writer: writer, inputColumns: inputColumns)
+                    }
                 } catch {
                     writer.close()
                     throw error
@@ -199,7 +223,7 @@ public final class EnrichmentJob: Sendable {
         do {
             _ = try await pass.run { record throws(EngineError) in
             let found = try Self.journaled { () throws(JournalError) in try cursor.outcome(for: record.number) }
-            guard let outcome = found, outcome.state != .inFlight else {
+            guard let outcome = found, outcome.state == .done || outcome.state == .failed else {
                 throw EngineError(.failure, "internal: record \(record.number) of \(options.input.path) has no final answer in journal \(options.journal.path); run the same command again")
             }
             var fields = record.fields

@@ -86,6 +86,35 @@ public struct JobConfiguration: Sendable {
         public init(path: String) { self.path = path }
     }
 
+    /// How answers are bought: online requests (Flex or another tier), or the Batch API.
+    public enum Mode: String, Sendable, CaseIterable {
+        case flex, batch
+    }
+
+    /// Batch API settings (`Mode.batch`).
+    public struct Batch: Sendable {
+        /// Records a batch failed for (or left out) go online afterwards instead of in another wave.
+        public var fallbackOnline = false
+        /// Estimated input tokens per wave at most: a wave must fit the provider's enqueued-token
+        /// cap (Gemini Tier 1: 3 M for the Flash models), so big jobs go in several.
+        public var waveTokens = 2_000_000
+        /// Records per wave at most (and the input file's 2 GB bound, checked as it is written).
+        public var waveRecords = 1_000_000
+        /// Poll delay: from `pollInitial` seconds, ×1.5 per poll up to `pollMax` (scaled with
+        /// the dispatch policy's time scale).
+        public var pollInitial = 5.0
+        public var pollMax = 120.0
+        /// Waves a record may go in before it fails with its last error.
+        public var maxWaves = 3
+        /// A stable id of the job, part of each wave's display name (how a batch created just
+        /// before a crash is found again).
+        public var jobTag = "job"
+
+        public init() {}
+    }
+
+    public var mode = Mode.flex
+    public var batch = Batch()
     public var input: Input
     public var output: Output
     public var prompt: Prompt

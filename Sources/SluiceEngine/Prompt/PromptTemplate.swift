@@ -103,6 +103,7 @@ public struct PromptTemplate: Sendable {
         s.model = object["model"]?.stringValue
         s.tier = object["tier"]?.stringValue
         s.api = object["api"]?.stringValue
+        s.mode = object["mode"]?.stringValue
         s.column = object["column"]?.stringValue
         s.thinkingLevel = object["thinking_level"]?.stringValue
         s.maxOutputTokens = object["max_output_tokens"]?.intValue

@@ -7,6 +7,8 @@ public struct TemplateSettings: Sendable, Equatable {
     public var model: String?
     public var tier: String?
     public var api: String?
+    /// `mode: flex | batch`.
+    public var mode: String?
     public var column: String?
     public var maxOutputTokens: Int?
     public var temperature: Double?
@@ -17,5 +19,5 @@ public struct TemplateSettings: Sendable, Equatable {
 
     public init() {}
 
-    static let keys: Set<String> = ["system", "schema", "model", "tier", "api", "column", "max_output_tokens", "temperature", "thinking_level", "pack"]
+    static let keys: Set<String> = ["system", "schema", "model", "tier", "api", "mode", "column", "max_output_tokens", "temperature", "thinking_level", "pack"]
 }

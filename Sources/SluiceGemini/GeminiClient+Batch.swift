@@ -76,7 +76,17 @@ extension GeminiClient: BatchClient {
         let body: JSONValue = ["batch": ["displayName": .string(displayName), "inputConfig": ["fileName": .string(file)]]]
         let reply = await exchange(.POST, "\(configuration.baseURL)/v1beta/models/\(model):batchGenerateContent",
                                    headers: [("content-type", "application/json")], body: JSONWriter.bytes(body))
-        return Self.status(try Self.checked(reply, json: true).0)
+        do {
+            return Self.status(try Self.checked(reply, json: true).0)
+        } catch where error.status == 429 && error.kind != .dailyQuota {
+            // At create, a 429 is the enqueued-token (or live-batch) cap: wait, not stop. Online,
+            // a bare 429 means depleted credits; here only a message that says so does.
+            let text = error.message.lowercased()
+            if text.contains("credit") || text.contains("billing") || text.contains("prepayment") { throw error }
+            var full = error
+            full.kind = .rateLimited
+            throw full
+        }
     }
 
     public func batchStatus(name: String) async throws(ModelError) -> BatchJobStatus {

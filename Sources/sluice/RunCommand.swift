@@ -202,6 +202,10 @@ struct RunCommand: AsyncParsableCommand {
             o.batch.fallbackOnline = true
         }
         o.batch.pollInitial = modelOptions.batchPoll
+        if let tokens = modelOptions.batchWaveTokens {
+            guard tokens > 0 else { throw EngineError(.usage, "--batch-wave-tokens must be positive") }
+            o.batch.waveTokens = tokens
+        }
         o.requestTimeout = .milliseconds(Int64(dispatchOptions.requestTimeout * 1000))
         o.prompt.system = s.system
         o.prompt.maxOutputTokens = s.maxOutputTokens

@@ -120,6 +120,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: .hidden) var httpLaneSize = HTTPLanes.defaultPerLane
     /// First poll delay of a batch, seconds (tests and benchmarks shorten it; --time-scale scales it too).
     @Option(help: .hidden) var batchPoll = 5.0
+    /// Estimated input tokens per batch wave (below the provider's enqueued-token cap).
+    @Option(help: "With --mode batch: estimated input tokens per wave at most (default 2,000,000, under Tier 1's 3 M enqueued tokens for Flash).") var batchWaveTokens: Int?
 
     func validate() throws {
         guard httpLaneSize >= 1 else { throw ValidationError("--http-lane-size must be at least 1") }

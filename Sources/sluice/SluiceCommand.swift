@@ -10,6 +10,6 @@ struct SluiceCommand: AsyncParsableCommand {
             Exit codes: 0 every record enriched · 2 finished, some records failed · 75 stopped early, \
             resumable (run the same command again) · 64 usage · 65 bad input data · 1 anything else.
             """,
-        subcommands: [RunCommand.self, StatusCommand.self, DemoCommand.self, SimulateCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, CancelCommand.self, DemoCommand.self, SimulateCommand.self]
     )
 }

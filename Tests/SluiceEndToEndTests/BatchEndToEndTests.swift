@@ -124,4 +124,68 @@ struct BatchEndToEndTests {
             #expect(dir.read("out.csv") == dir.read("ref.csv") && !dir.read("out.csv").isEmpty)
         }
     }
+
+    /// A job bigger than the enqueued-token cap goes in waves (a create refused with 429 waits
+    /// for a running wave); a wave that expires sends its records again.
+    @Test func aJobOverTheTokenCapRunsInWavesAndAnExpiredWaveIsSentAgain() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        var rows = "id,text\n"
+        for i in 1...60 { rows += "\(i),record number \(i) with a few more words\n" }
+        let input = try dir.write("in.csv", rows)
+        let template = try dir.write("t.md", "{{text}}")
+        var config = E2E.instant
+        config.timeScale = 1
+        config.batchPendingSeconds = 0.2
+        // Long enough that the next wave's create always meets the running one (a loaded
+        // machine once built and uploaded it after 0.6 s).
+        config.batchLatency = .init(minimum: 3, median: 3, maximum: 3)
+        config.batchEnqueuedTokenCap = 300
+        config.batchExpireFirst = 1
+        try await SimulatorServer.withRunning(config) { sim in
+            let r = try await SluiceProcess.run(["run", input, "-t", template, "--endpoint", sim.baseURL, "--mode", "batch", "--batch-poll", "0.05",
+                                                 "--batch-wave-tokens", "200", "-o", dir.path + "/out.csv", "-v"], environment: Self.env)
+            #expect(r.status == 0, "\(r.stderr.suffix(2000))")
+            let stats = try #require(sim.simulator.statsJSON(prompts: false)["batch"])
+            // 60 records of ~10 tokens: waves of ~200 tokens, two never live together under 300.
+            #expect((stats["batches_created"]?.intValue ?? 0) >= 4, "\(stats)")
+            #expect((stats["creates_refused"]?.intValue ?? 0) >= 1, "\(stats)")
+            #expect(stats["jobs_by_state"]?["BATCH_STATE_EXPIRED"] == 1, "\(stats)")
+            #expect(r.stderr.contains("ended without results"), "\(r.stderr.suffix(1500))")
+            // Every record answered once by a batch that succeeded: the expired wave's records went again.
+            for (hash, c) in sim.simulator.stats().prompts { #expect(c.answers == 1, "prompt \(hash): \(c.answers) answers") }
+            #expect(dir.read("out.csv").split(separator: "\n").count == 61)
+            let status = try await SluiceProcess.run(["status", "--journal", dir.path + "/out.csv.sluice-journal"])
+            #expect(status.stdout.contains("batch wave 1: lost"), "\(status.stdout)")
+        }
+    }
+
+    /// Ctrl-C leaves the batch running (exit 75, resumable); `sluice cancel` cancels it.
+    @Test func ctrlCLeavesTheBatchRunningAndCancelCancelsIt() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try dir.write("in.csv", "id,text\n1,one\n2,two\n")
+        let template = try dir.write("t.md", "{{text}}")
+        var config = E2E.instant
+        config.timeScale = 1
+        config.batchPendingSeconds = 600
+        try await SimulatorServer.withRunning(config) { sim in
+            let journal = dir.path + "/out.csv.sluice-journal"
+            let process = try SluiceProcess(["run", input, "-t", template, "--endpoint", sim.baseURL, "--mode", "batch", "--batch-poll", "0.05",
+                                             "-o", dir.path + "/out.csv"], environment: Self.env)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline, sim.simulator.statsJSON(prompts: false)["batch"]?["batches_created"] != 1 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            process.process.signal(SIGINT)
+            let stopped = await process.wait()
+            #expect(stopped.status == 75, "\(stopped.stderr.suffix(1500))")
+            #expect(sim.simulator.statsJSON(prompts: false)["batch"]?["cancelled"] == 0)
+            let cancel = try await SluiceProcess.run(["cancel", "--journal", journal, "--endpoint", sim.baseURL], environment: Self.env)
+            #expect(cancel.status == 0, "\(cancel.stderr)")
+            #expect(cancel.stdout.contains("cancelled wave 1"), "\(cancel.stdout)")
+            #expect(sim.simulator.statsJSON(prompts: false)["batch"]?["cancelled"] == 1)
+        }
+    }
 }

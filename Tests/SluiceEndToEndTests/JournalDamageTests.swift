@@ -49,7 +49,9 @@ struct JournalDamageTests {
         let other = try dir.write("other.md", "Other: {{text}}")
         var config = Self.fast
         config.timeScale = 1
-        config.flex = .init(capacity: 100, queueLimit: 100, latency: .init(minimum: 2, median: 2, maximum: 2))
+        // Answers take 8 s: the first process still holds the journal when a loaded machine
+        // gets the second one started (2 s were once not enough).
+        config.flex = .init(capacity: 100, queueLimit: 100, latency: .init(minimum: 8, median: 8, maximum: 8))
         try await SimulatorServer.withRunning(config) { sim in
             // A second process on the same journal, while the first holds it.
             let first = try SluiceProcess(["run", input, "-t", template, "--endpoint", sim.baseURL], environment: Self.env)

@@ -207,11 +207,24 @@ struct BatchWireTests {
         let caFile = NSTemporaryDirectory() + "batch-probe-ca-\(UUID().uuidString).pem"
         defer { try? FileManager.default.removeItem(atPath: caFile) }
         if let identity { try identity.writeCA(to: caFile) }
+        let env = tls ? ProcessInfo.processInfo.environment.merging(["SSL_CERT_FILE": caFile]) { $1 } : nil
+        var lines: [JSONValue] = []
+        var stderr = ""
         try await SimulatorServer.withRunning(config, tls: identity) { sim in
-            let env = tls ? ProcessInfo.processInfo.environment.merging(["SSL_CERT_FILE": caFile]) { $1 } : nil
-            let r = try await Subprocess.run(["python3", probe, "--base-url", sim.baseURL, "--timeout", "60"], environment: env)
-            let lines = r.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
-            try #require(!lines.isEmpty, "the probe printed nothing (is google-genai installed?): \(r.stderr.suffix(1500))")
+            let r = try await Subprocess.run(["python3", probe, "--base-url", sim.baseURL, "--timeout", "60", "--cases", "file_batch,inline_batch"], environment: env)
+            stderr = r.stderr
+            lines = r.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        }
+        // Cancelling needs a batch that is still pending, however slow the machine.
+        var slow = config
+        slow.batchPendingSeconds = 1_000_000
+        try await SimulatorServer.withRunning(slow, tls: identity) { sim in
+            let more = try await Subprocess.run(["python3", probe, "--base-url", sim.baseURL, "--timeout", "60", "--cases", "list_cancel_delete"], environment: env)
+            lines += more.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+            stderr += more.stderr
+        }
+        do {
+            try #require(!lines.isEmpty, "the probe printed nothing (is google-genai installed?): \(stderr.suffix(1500))")
             for line in lines { #expect(line["ok"] == true, "\(line)") }
             let file = lines.first { $0["case"] == "file_batch" }?["result"]
             #expect(file?["state"] == "JOB_STATE_SUCCEEDED" && file?["first_state"] == "JOB_STATE_PENDING")

@@ -407,7 +407,8 @@ extension Simulator {
         let now = elapsed
         let found = batch.withLock { b -> Bool in
             guard var job = b.jobs[id], !job.deleted else { return false }
-            if job.state(at: now).isLive {
+            // Due but not yet polled counts as ended: a late cancel does not undo a finished batch.
+            if job.state(at: now).isLive, now < job.endsAt {
                 job.cancelledAt = now
                 b.jobs[id] = job
                 b.stats.cancelled += 1

@@ -117,9 +117,7 @@ extension GeminiClient: BatchClient {
         let lane = lanes.lease()
         defer { lanes.release(lane.index) }
         do {
-            var headers = HTTPHeaders()
-            headers.add(name: "x-goog-api-key", value: configuration.apiKey)
-            let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
+            let request = try request(.GET, url).get()
             let delegate = try FileDownloadDelegate(path: path)
             let progress = try await lane.client.execute(request: request, delegate: delegate,
                                                           deadline: .now() + .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))).futureResult.get()
@@ -194,19 +192,18 @@ extension GeminiClient: BatchClient {
         return (value, response)
     }
 
-    /// One request of any method on a lane; the key goes in a header unless `withKey` is false
-    /// (an upload session's URL is its own credential).
-    func exchange(_ method: HTTPMethod, _ url: String, headers extra: [(String, String)] = [], body: [UInt8]? = nil,
+    /// One request of any method on a lane, answered within five minutes.
+    func exchange(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
                   withKey: Bool = true) async -> Result<HTTPClient.Response, ModelError> {
         let lane = lanes.lease()
         defer { lanes.release(lane.index) }
+        let built: HTTPClient.Request
+        switch request(method, url, headers: headers, body: body, withKey: withKey) {
+        case .success(let r): built = r
+        case .failure(let error): return .failure(error)
+        }
         do {
-            var headers = HTTPHeaders()
-            if withKey { headers.add(name: "x-goog-api-key", value: configuration.apiKey) }
-            headers.add(name: "user-agent", value: "sluice/0.1")
-            for (name, value) in extra { headers.add(name: name, value: value) }
-            let request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body.map { .bytes($0) })
-            return .success(try await lane.client.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 << 20),
+            return .success(try await lane.client.execute(request: built, delegate: ResponseAccumulator(request: built, maxBodySize: 64 << 20),
                                                           deadline: .now() + .seconds(300)).futureResult.get())
         } catch {
             return .failure(transportError(error))

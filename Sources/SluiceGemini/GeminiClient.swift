@@ -238,18 +238,26 @@ public struct GeminiClient: ModelClient {
     }
 
     func start(_ url: String, body: [UInt8], on http: HTTPClient) -> Result<HTTPClient.Task<HTTPClient.Response>, ModelError> {
+        // How long the server may keep a Flex request waiting before it gives up (default 600 s):
+        // as long as this client waits, so a queued request is not dropped early.
+        let headers = [("content-type", "application/json"), ("accept", "application/json"),
+                       ("x-server-timeout", String(Int(configuration.requestTimeout.seconds.rounded(.down))))]
+        return request(.POST, url, headers: headers, body: body).map { request in
+            http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 << 20),
+                         deadline: .now() + .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9)))
+        }
+    }
+
+    /// A request with the client's headers: the key (unless `withKey` is false: an upload
+    /// session's URL is its own credential) and the user agent.
+    func request(_ method: HTTPMethod, _ url: String, headers extra: [(String, String)] = [], body: [UInt8]? = nil,
+                 withKey: Bool = true) -> Result<HTTPClient.Request, ModelError> {
+        var headers = HTTPHeaders()
+        if withKey { headers.add(name: "x-goog-api-key", value: configuration.apiKey) }
+        headers.add(name: "user-agent", value: "sluice/0.1")
+        for (name, value) in extra { headers.add(name: name, value: value) }
         do {
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "accept", value: "application/json")
-            headers.add(name: "x-goog-api-key", value: configuration.apiKey)
-            // How long the server may keep a Flex request waiting before it gives up (default 600 s):
-            // as long as this client waits, so a queued request is not dropped early.
-            headers.add(name: "x-server-timeout", value: String(Int(configuration.requestTimeout.seconds.rounded(.down))))
-            headers.add(name: "user-agent", value: "sluice/0.1")
-            let request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(body))
-            return .success(http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 << 20),
-                                         deadline: .now() + .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))))
+            return .success(try HTTPClient.Request(url: url, method: method, headers: headers, body: body.map { .bytes($0) }))
         } catch {
             return .failure(ModelError(.invalidRequest, message: "cannot build a request for \(url): \(Self.describe(error))"))
         }

@@ -119,7 +119,7 @@ struct OnlinePass: AnswerPass {
     func process(number: Int, offset: Int64, prompt: String, hash: String, following: Bool = false, writer: JournalWriter) async throws -> Int {
         writer.submit(Self.inFlight(number: number, offset: offset, promptHash: hash))
         let resolution = following ? await dispatcher.follow(prompt: prompt, key: hash) : await dispatcher.resolve(prompt: prompt, key: hash)
-        guard let update = outcome(resolution, number: number, offset: offset, promptHash: hash) else { return 1 }
+        guard let update = outcomes.update(resolution, number: number, offset: offset, promptHash: hash) else { return 1 }
         try await writer.commit(update)
         return 1
     }
@@ -141,7 +141,7 @@ struct OnlinePass: AnswerPass {
         let resolutions = await resolver.resolve(pack.map(\.member))
         for (m, resolution) in zip(pack, resolutions) {
             if options.dispatch.dedupe { dispatcher.shareWithIdentical(key: m.hash, resolution) }
-            if let update = outcome(resolution, number: m.number, offset: m.offset, promptHash: m.hash) { try await writer.commit(update) }
+            if let update = outcomes.update(resolution, number: m.number, offset: m.offset, promptHash: m.hash) { try await writer.commit(update) }
         }
         return pack.count
     }
@@ -152,39 +152,5 @@ struct OnlinePass: AnswerPass {
         return update
     }
 
-    /// The journal update for a resolution (nil: pending), counted.
-    func outcome(_ resolution: Dispatcher.Resolution, number: Int, offset: Int64, promptHash: String) -> RecordUpdate? {
-        switch resolution {
-        case .answered(let answer, let attempts, let wasted, let tier, let shared):
-            var update = RecordUpdate(number: number, byteOffset: offset, state: .done)
-            update.answer = answer.text
-            update.attempts = attempts
-            if !shared {
-                update.inputTokens = answer.usage.input + wasted.input
-                update.outputTokens = answer.usage.output + wasted.output
-                update.thoughtTokens = answer.usage.thought + wasted.thought
-            }
-            update.servedTier = tier.rawValue
-            update.promptHash = promptHash
-            var notes: [String] = []
-            if answer.completion == .truncated { notes.append("answer cut at max_output_tokens") }
-            if shared { notes.append("answer shared with an identical prompt") }
-            update.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
-            counters.update { $0.done += 1 }
-            return update
-        case .failed(let error, let attempts, let wasted):
-            var update = RecordUpdate(number: number, byteOffset: offset, state: .failed)
-            update.error = attempts > 1 ? "\(error) (after \(attempts) attempts)" : error.description
-            update.attempts = attempts
-            update.inputTokens = wasted.input
-            update.outputTokens = wasted.output
-            update.thoughtTokens = wasted.thought
-            update.promptHash = promptHash
-            counters.update { $0.failed += 1 }
-            logger.info("record \(number) failed: \(update.error ?? "")")
-            return update
-        case .pending:
-            return nil
-        }
-    }
+    var outcomes: RecordOutcome { RecordOutcome(counters: counters, logger: logger) }
 }

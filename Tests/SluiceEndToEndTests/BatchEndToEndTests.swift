@@ -188,4 +188,21 @@ struct BatchEndToEndTests {
             #expect(sim.simulator.statsJSON(prompts: false)["batch"]?["cancelled"] == 1)
         }
     }
+
+    /// `--retry-failed` sends again, through a batch, the records an earlier run failed.
+    @Test func retryFailedSendsFailedRecordsAgainInBatchMode() async throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let input = try dir.write("in.csv", "id,text\n1,fine\n2,blocked once sim-fault:safety*1\n")
+        let template = try dir.write("t.md", "{{text}}")
+        try await SimulatorServer.withRunning(E2E.instant) { sim in
+            let args = ["run", input, "-t", template, "--endpoint", sim.baseURL, "--mode", "batch", "--batch-poll", "0.05", "-o", dir.path + "/out.csv"]
+            let first = try await SluiceProcess.run(args, environment: Self.env)
+            #expect(first.status == 2, "\(first.stderr.suffix(1500))")
+            let again = try await SluiceProcess.run(args + ["--retry-failed"], environment: Self.env)
+            #expect(again.status == 0, "\(again.stderr.suffix(1500))")
+            #expect(sim.simulator.statsJSON(prompts: false)["batch"]?["batches_created"] == 2)
+            #expect(!dir.read("out.csv").contains("SAFETY"), "\(dir.read("out.csv"))")
+        }
+    }
 }

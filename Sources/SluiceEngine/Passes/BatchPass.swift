@@ -26,7 +26,9 @@ struct BatchPass: AnswerPass {
     var scale: Double { options.dispatch.timeScale }
 
     func run(input: RecordInput, finals: RecordSet, writer: JournalWriter, inputColumns: [String]) async throws -> [String] {
-        var waves = try await writer.perform { try $0.waves() }
+        let (loaded, finalAtStart) = try await writer.perform { j in (try j.waves(), try j.finalRecords(retryFailed: false)) }
+        var waves = loaded
+        var scan = Scan(given: finals, finalAtStart: finalAtStart)
         var columns = inputColumns
         var delay = settings.pollInitial
         var firstScan = true
@@ -46,7 +48,7 @@ struct BatchPass: AnswerPass {
             // enqueued tokens under the cap), and there are records to send.
             if !waves.contains(where: { $0.state == .preparing || $0.state == .uploaded }) {
                 let built = try await buildWave(number: (waves.map(\.number).max() ?? 0) + 1, input: firstScan ? input : try reopen(),
-                                                writer: writer, columns: &columns)
+                                                first: firstScan, scan: &scan, writer: writer, columns: &columns)
                 firstScan = false
                 if let wave = built {
                     waves.append(wave)
@@ -213,44 +215,32 @@ struct BatchPass: AnswerPass {
 
     /// Journals one record's result: done, failed (not worth another wave), or pending again.
     func journal(_ result: Result<GenerationResult, ModelError>, record r: WaveRecord, billed: Bool, writer: JournalWriter) async throws {
+        let resolution: Dispatcher.Resolution
         switch result {
         case .success(let answer):
-            var update = RecordUpdate(number: r.number, byteOffset: r.byteOffset, state: .done)
-            update.answer = answer.text
-            update.attempts = r.attempts + 1
-            update.servedTier = ServiceTier.batch.rawValue
-            update.error = nil
-            if billed {
-                update.inputTokens = answer.usage.input
-                update.outputTokens = answer.usage.output
-                update.thoughtTokens = answer.usage.thought
-            }
-            var notes: [String] = []
-            if answer.completion == .truncated { notes.append("answer cut at max_output_tokens") }
-            if !billed { notes.append("answer shared with an identical prompt") }
-            update.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
             counters.update { c in
-                c.done += 1
                 c.answersByTier[.batch, default: 0] += 1
                 if billed {
                     c.usage += answer.usage
                     c.usageByTier[.batch, default: TokenUsage()] += answer.usage
                 }
             }
-            try await writer.commit(update)
-        case .failure(let error):
-            let again = error.isRetryable
-            var update = RecordUpdate(number: r.number, byteOffset: r.byteOffset, state: again ? .submitted : .failed)
+            resolution = .answered(answer, attempts: r.attempts + 1, wasted: TokenUsage(), tier: .batch, shared: !billed)
+        case .failure(let error) where error.isRetryable:
+            // Not final: the record goes in the next wave.
+            var update = RecordUpdate(number: r.number, byteOffset: r.byteOffset, state: .submitted)
             update.attempts = r.attempts + 1
             update.error = error.description
             if billed {
                 update.inputTokens = error.usage?.input ?? 0
                 update.outputTokens = error.usage?.output ?? 0
             }
-            if !again {
-                counters.update { $0.failed += 1 }
-                logger.info("record \(r.number) failed: \(error.description)")
-            }
+            try await writer.commit(update)
+            return
+        case .failure(let error):
+            resolution = .failed(error, attempts: r.attempts + 1, wasted: billed ? error.usage ?? TokenUsage() : TokenUsage())
+        }
+        if let update = RecordOutcome(counters: counters, logger: logger).update(resolution, number: r.number, offset: r.byteOffset, promptHash: r.promptHash) {
             try await writer.commit(update)
         }
     }
@@ -259,10 +249,28 @@ struct BatchPass: AnswerPass {
 
     static func waveFile(_ journal: String, _ number: Int) -> String { "\(journal).wave-\(number).jsonl" }
 
+    /// Which records a scan of the input skips as final.
+    struct Scan {
+        /// Final when the run began, as the job decided (`--retry-failed` leaves failed ones out).
+        let given: RecordSet
+        /// Done or failed when the run began.
+        let finalAtStart: RecordSet
+        /// Records this run's scans sent or failed.
+        var handled = RecordSet()
+
+        /// `current`: done or failed now. A record that failed before this run and is to be
+        /// retried stays pending until a scan of this run has taken it.
+        func isFinal(_ n: Int, current: RecordSet) -> Bool {
+            guard current.contains(n) else { return false }
+            return !(finalAtStart.contains(n) && !given.contains(n) && !handled.contains(n))
+        }
+    }
+
     /// One pass over the input: the records to send (not final, not in a live wave, waves
     /// left) rendered into the next wave's file, up to its token and record bounds. Nil when
     /// there is nothing to send.
-    func buildWave(number: Int, input: RecordInput, writer: JournalWriter, columns: inout [String]) async throws -> BatchWave? {
+    /// `first`: this run's first scan, which counts bad records and the total.
+    func buildWave(number: Int, input: RecordInput, first: Bool, scan: inout Scan, writer: JournalWriter, columns: inout [String]) async throws -> BatchWave? {
         let (finals, live, retries) = try await writer.perform { j in
             (try j.finalRecords(retryFailed: false), try j.recordsInLiveWaves(), try j.waveRetries())
         }
@@ -285,20 +293,22 @@ struct BatchPass: AnswerPass {
             if let limit = options.input.limit, entry.number > limit { break }
             total = entry.number
             guard case .record(let record) = entry else {
-                if case .bad(let error) = entry, number == 1 { counters.update { $0.badRecords += 1 }; logger.warning("skipping bad record: \(error)") }
+                if case .bad(let error) = entry, first { counters.update { $0.badRecords += 1 }; logger.warning("skipping bad record: \(error)") }
                 continue
             }
             if collect { union.add(record.fields) }
-            if full || finals.contains(record.number) || live.contains(record.number) { continue }
+            if full || scan.isFinal(record.number, current: finals) || live.contains(record.number) { continue }
             let retry = retries[record.number]
             if let retry, retry.attempts >= settings.maxWaves {
                 var update = RecordUpdate(number: record.number, byteOffset: record.byteOffset, state: .failed)
                 update.error = "\(retry.error ?? "no answer") (after \(retry.attempts) batch waves)"
                 counters.update { $0.failed += 1 }
                 try await writer.commit(update)
+                scan.handled.insert(record.number)
                 continue
             }
             if retry != nil, settings.fallbackOnline { continue }
+            scan.handled.insert(record.number)
             switch stage.prepare(record) {
             case .missing(let missing):
                 var update = RecordUpdate(number: record.number, byteOffset: record.byteOffset, state: .failed)
@@ -335,7 +345,7 @@ struct BatchPass: AnswerPass {
             }
         }
         if collect { columns = union.names } else { columns = input.reader.columns ?? columns }
-        if number == 1 || counters.snapshot.total == nil { counters.update { $0.total = total } }
+        if first { counters.update { $0.total = total } }
         guard wave.records > 0 else { return nil }
         flush()
         try sink?.synchronize()

@@ -7,7 +7,15 @@ import SluiceModel
 // The flags of `sluice run`, in the groups `--help` shows; each group checks itself in
 // `validate()`, so a bad value is a usage error (exit 64) before anything is opened.
 
-extension ServiceTier: ExpressibleByArgument {}
+/// `batch` is how Batch API answers are billed, not a tier to ask for online (`--mode batch`).
+extension ServiceTier: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let tier = ServiceTier(rawValue: argument), tier != .batch else { return nil }
+        self = tier
+    }
+
+    public static var allValueStrings: [String] { allCases.filter { $0 != .batch }.map(\.rawValue) }
+}
 extension JobConfiguration.Mode: ExpressibleByArgument {}
 
 /// `--pack N` or `--pack auto`.

@@ -67,5 +67,11 @@ struct DemoAndSamplesTests {
         let badInput = try await SluiceProcess.run(["run", bad, "-t", good, "--endpoint", "http://127.0.0.1:9"], environment: ["GEMINI_API_KEY": "k"])
         #expect(badInput.status == 65)
         #expect(badInput.stderr.contains("bad.csv: record 1 (line 2, byte 5): quoted field 1 is never closed"))
+        // `batch` bills Batch API answers; it is not a tier to send online.
+        for flag in ["--tier", "--fallback"] {
+            let batchTier = try await SluiceProcess.run(["run", input, "-t", good, flag, "batch", "--endpoint", "http://127.0.0.1:9"], environment: ["GEMINI_API_KEY": "k"])
+            #expect(batchTier.status == 64, "\(flag): \(batchTier.stderr)")
+            #expect(batchTier.stderr.contains("'flex', 'standard' or 'priority'"), "\(flag): \(batchTier.stderr)")
+        }
     }
 }

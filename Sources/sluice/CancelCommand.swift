@@ -23,20 +23,14 @@ struct CancelCommand: AsyncParsableCommand {
     @Option(help: "PEM file of a certificate authority to trust besides the system's; repeatable.") var caFile: [String] = []
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
         do {
             let waves = try JournalReader(path: journal).waves().filter { $0.state == .submitted && $0.batchName != nil }
             guard !waves.isEmpty else {
                 print("no running batches in \(journal)")
                 return
             }
-            guard let key = environment["GEMINI_API_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) ?? environment["GOOGLE_API_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-                throw EngineError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)")
-            }
-            var config = GeminiClient.Configuration(
-                baseURL: endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? ModelOptions.defaultEndpoint,
-                apiKey: key, api: .generateContent)
-            config.extraTrustRoots = caFile + (environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : [$0] } ?? [])
+            guard let key = GeminiEnvironment.apiKey() else { throw EngineError(.usage, GeminiEnvironment.missingKey) }
+            let config = try GeminiEnvironment.configuration(endpoint: endpoint, caFile: caFile, apiKey: key, api: .generateContent)
             let failures = try await GeminiClient.withClient(config, connections: 4) { client in
                 var failures = 0
                 for wave in waves {

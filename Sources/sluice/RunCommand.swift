@@ -136,22 +136,13 @@ struct RunCommand: AsyncParsableCommand {
         guard let serviceTier = ServiceTier(rawValue: tierName), serviceTier != .batch else { throw EngineError(.usage, "tier \(tierName) (front matter): expected flex, standard or priority") }
         let apiName = modelOptions.api?.rawValue ?? s.api ?? "interactions"
         guard let geminiAPI = GeminiAPI(rawValue: apiName) else { throw EngineError(.usage, "api \(apiName) (front matter): expected interactions or generate-content") }
-        let key = environment["GEMINI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOOGLE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        if key == nil, !dryRun { throw EngineError(.usage, "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)") }
+        let key = GeminiEnvironment.apiKey(environment)
+        if key == nil, !dryRun { throw EngineError(.usage, GeminiEnvironment.missingKey) }
         let options = try assemble(tmpl, inFormat, serviceTier)
-        var gemini = GeminiClient.Configuration(
-            baseURL: modelOptions.endpoint ?? environment["GOOGLE_GEMINI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? ModelOptions.defaultEndpoint,
-            apiKey: key ?? "", api: geminiAPI)
+        var gemini = try GeminiEnvironment.configuration(endpoint: modelOptions.endpoint, caFile: modelOptions.caFile, apiKey: key ?? "",
+                                                         api: geminiAPI, environment)
         gemini.requestTimeout = options.requestTimeout
         gemini.requestsPerLane = modelOptions.httpLaneSize
-        gemini.extraTrustRoots = modelOptions.caFile + (environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : [$0] } ?? [])
-        do {
-            _ = try GeminiClient.httpConfiguration(extraTrustRoots: gemini.extraTrustRoots)
-        } catch let error as ModelError {
-            throw EngineError(.usage, error.message)
-        } catch {
-            throw EngineError(.usage, "\(error)")
-        }
         return (options, gemini)
     }
 

@@ -71,7 +71,7 @@ struct DispatchEndToEndTests {
     func aQuotaWindowIsEarnedWithFew429sWithoutAnyFlag(api: String) async throws {
         let dir = try Scratch()
         defer { dir.remove() }
-        let input = try Self.input(dir, 540)
+        let input = try Self.input(dir, 720)
         let template = try dir.write("t.md", "{{text}}")
         let sim = try SimulatorProcess(["--time-scale", "0.1", "--rpm", "60", "--flex-capacity", "1000", "--flex-queue", "1000",
                                         "--flex-latency", "2,4,10", "--no-capture"])
@@ -89,7 +89,9 @@ struct DispatchEndToEndTests {
         }
         // Windows after the first four and before the last (which runs out of records). Learning
         // takes one to three windows; under the whole suite's load a client's answers and 429s
-        // reach it late, and one run in several needed a fourth.
+        // reach it late, and one run in several needed a fourth or a fifth (on Interactions,
+        // whose 429s name no quota: a window of 139 refusals, then 24 in the next). Twelve
+        // windows of records keep seven in the middle, where 10% is measured.
         let middle = accepted.indices.dropFirst(4).dropLast()
         #expect(middle.count >= 3, "accepted per window \(accepted)")
         // 85% of those windows' quota in all, and none starved: a machine loaded by the whole

@@ -158,7 +158,9 @@ struct BatchPass: AnswerPass {
         wave.state = .lost
         wave.error = reason
         try await save(wave, writer)
-        try? FileManager.default.removeItem(atPath: Self.waveFile(options.journal.path, wave.number) + ".ready")
+        // The file, complete or not: a new wave writes its own.
+        let file = Self.waveFile(options.journal.path, wave.number)
+        for path in [file, file + ".ready"] { try? FileManager.default.removeItem(atPath: path) }
         return wave
     }
 
